@@ -1,0 +1,44 @@
+# soundscribe: the two commands are `make demo` and `make test`; each sets up what it needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+CARGO ?= cargo
+CARGO_FLAGS ?= --locked
+
+.PHONY: help setup setup-cuda demo test lint bench build-cuda clean-venv
+
+help:
+	@echo "make demo    - set up, build and run soundscribe on the bundled example"
+	@echo "make test    - set up and run every test (what CI runs)"
+	@echo "make lint    - cargo fmt --check and clippy -D warnings"
+	@echo "make bench   - criterion benchmarks"
+	@echo "make setup-cuda - full CUDA torch wheel set for GPU boxes; build with --features cuda"
+
+# Debian packages, Rust check, libtorch from the PyPI torch wheel (CPU set): idempotent.
+setup:
+	@scripts/setup-system.sh
+	@scripts/setup-torch.sh
+
+setup-cuda:
+	@scripts/setup-system.sh
+	@scripts/setup-torch.sh --cuda
+
+demo: setup
+	$(CARGO) build $(CARGO_FLAGS) --release
+	scripts/demo.sh
+
+test: setup
+	$(CARGO) test $(CARGO_FLAGS) --all-targets
+	$(CARGO) test $(CARGO_FLAGS) --doc
+
+lint: setup
+	$(CARGO) fmt --check
+	$(CARGO) clippy $(CARGO_FLAGS) --all-targets -- -D warnings
+
+bench: setup
+	$(CARGO) bench $(CARGO_FLAGS)
+
+build-cuda: setup-cuda
+	$(CARGO) build $(CARGO_FLAGS) --release --features cuda
+
+clean-venv:
+	rm -rf .venv

@@ -1,0 +1,53 @@
+//! Command-line interface: parses arguments, calls into the library, prints, picks the exit
+//! code. No pipeline logic lives here.
+
+mod config_cmd;
+mod version;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::LogFormat;
+
+/// soundscribe: real-time automated audio captioning.
+#[derive(Debug, Parser)]
+#[command(name = "soundscribe", version, about, long_about = None, propagate_version = true)]
+pub struct Args {
+    /// Log format (default: human-readable; `json` for journald and log shippers).
+    #[arg(long, global = true, value_enum, env = "SOUNDSCRIBE_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// Log filter, e.g. `info` or `soundscribe=debug` (RUST_LOG wins when set).
+    #[arg(long, global = true, default_value = "info")]
+    pub log_level: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print versions: soundscribe, tch, the loaded libtorch, and whether CUDA is usable.
+    Version(version::VersionArgs),
+    /// Configuration files.
+    #[command(subcommand)]
+    Config(config_cmd::ConfigCommand),
+}
+
+/// Runs the command line in `std::env::args` and returns the process exit code.
+pub fn main() -> ExitCode {
+    let args = Args::parse();
+    crate::logging::init(&args.log_level, args.log_format.unwrap_or(LogFormat::Human));
+    let result = match args.command {
+        Command::Version(a) => version::run(&a),
+        Command::Config(c) => config_cmd::run(&c),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("soundscribe: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

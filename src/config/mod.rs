@@ -1,0 +1,98 @@
+//! The daemon's configuration: one TOML file, one typed struct per pipeline stage.
+//!
+//! Every struct denies unknown fields and fills missing ones from documented defaults
+//! (`config/default.toml` shows them all). [`Config::load`] parses and validates a file and
+//! reports problems as [`ConfigError`]s that name the file, the line and the field.
+
+mod decoding;
+mod engine;
+mod error;
+mod locate;
+mod logging;
+mod model;
+mod publishing;
+mod sources;
+mod windowing;
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+pub use decoding::{DecodingConfig, DecodingStrategy, RerankConfig};
+pub use engine::EngineConfig;
+pub use error::{ConfigError, ConfigIssue};
+pub use logging::{LogFormat, LoggingConfig};
+pub use model::ModelConfig;
+pub use publishing::PublishingConfig;
+pub use sources::{DeviceSource, FileSource, PcmFormat, PcmSource, SourceConfig};
+pub use windowing::WindowingConfig;
+
+/// The whole configuration of `soundscribe serve`, as read from one TOML file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Audio inputs; several may run at once, each with its own `id`.
+    pub sources: Vec<SourceConfig>,
+    /// Default windowing for every source (sources may override `window_s`/`hop_s`).
+    pub windowing: WindowingConfig,
+    /// Which captioning model to load and where to run it.
+    pub model: ModelConfig,
+    /// How captions are decoded and reranked.
+    pub decoding: DecodingConfig,
+    /// Dynamic batching of windows across sources.
+    pub engine: EngineConfig,
+    /// Where captions and status messages are published.
+    pub publishing: PublishingConfig,
+    /// Log level and format.
+    pub logging: LoggingConfig,
+}
+
+impl Config {
+    /// Reads, parses and validates the TOML file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::io(path, &e))?;
+        Config::from_toml(&text, path)
+    }
+
+    /// Parses and validates TOML `text`; `origin` names the file in error messages.
+    pub fn from_toml(text: &str, origin: &Path) -> Result<Config, ConfigError> {
+        let config: Config =
+            toml::from_str(text).map_err(|e| ConfigError::parse(origin, text, &e))?;
+        let issues = config.validate();
+        if issues.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError::invalid(origin, text, issues))
+        }
+    }
+
+    /// Checks what types alone cannot; returns every problem found, not just the first.
+    pub fn validate(&self) -> Vec<ConfigIssue> {
+        let mut issues = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (i, source) in self.sources.iter().enumerate() {
+            source.validate(&format!("sources[{i}]"), &self.windowing, &mut issues);
+            if !seen.insert(source.id()) {
+                issues.push(ConfigIssue::new(
+                    format!("sources[{i}].id"),
+                    format!("duplicate source id {:?}", source.id()),
+                ));
+            }
+        }
+        self.windowing.validate("windowing", &mut issues);
+        self.model.validate("model", &mut issues);
+        self.decoding.validate("decoding", &mut issues);
+        self.engine.validate("engine", &mut issues);
+        self.publishing.validate("publishing", &mut issues);
+        self.logging.validate("logging", &mut issues);
+        issues
+    }
+
+    /// The effective configuration (defaults filled in) as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render config: {e}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,56 @@
+//! Publishing settings: ZeroMQ endpoints and the status heartbeat.
+
+use serde::{Deserialize, Serialize};
+
+use super::ConfigIssue;
+
+/// Where captions and status messages go.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PublishingConfig {
+    /// ZeroMQ PUB endpoints to bind (`tcp://HOST:PORT` or `ipc://PATH`).
+    pub endpoints: Vec<String>,
+    /// Seconds between `status` heartbeats.
+    pub heartbeat_s: f64,
+}
+
+impl Default for PublishingConfig {
+    fn default() -> Self {
+        PublishingConfig {
+            endpoints: vec!["tcp://127.0.0.1:5556".to_owned()],
+            heartbeat_s: 5.0,
+        }
+    }
+}
+
+impl PublishingConfig {
+    pub(super) fn validate(&self, at: &str, issues: &mut Vec<ConfigIssue>) {
+        if self.endpoints.is_empty() {
+            issues.push(ConfigIssue::new(
+                format!("{at}.endpoints"),
+                "at least one endpoint is needed",
+            ));
+        }
+        for (i, e) in self.endpoints.iter().enumerate() {
+            let ok = match e.split_once("://") {
+                Some(("tcp", rest)) => rest
+                    .rsplit_once(':')
+                    .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok()),
+                Some(("ipc", rest)) => !rest.is_empty(),
+                _ => false,
+            };
+            if !ok {
+                issues.push(ConfigIssue::new(
+                    format!("{at}.endpoints[{i}]"),
+                    format!("expected tcp://HOST:PORT or ipc://PATH, got {e:?}"),
+                ));
+            }
+        }
+        if !(self.heartbeat_s > 0.0 && self.heartbeat_s <= 3600.0) {
+            issues.push(ConfigIssue::new(
+                format!("{at}.heartbeat_s"),
+                format!("must be in (0, 3600], got {}", self.heartbeat_s),
+            ));
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! Windowing defaults: window length, hop, silence gate and backpressure.
+
+use serde::{Deserialize, Serialize};
+
+use super::ConfigIssue;
+
+/// The longest window any model accepts (the teacher's BEATs positions cover ~30 s).
+pub const MAX_WINDOW_S: f64 = 30.0;
+
+/// How each source's audio is cut into overlapping windows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WindowingConfig {
+    /// Window length in seconds.
+    pub window_s: f64,
+    /// Hop between window starts in seconds (≤ `window_s`).
+    pub hop_s: f64,
+    /// Skip windows whose RMS is below this level (dBFS); no gate when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub silence_gate_dbfs: Option<f64>,
+    /// Windows a source may have waiting for the engine before the oldest are dropped.
+    pub queue_windows: usize,
+}
+
+impl Default for WindowingConfig {
+    fn default() -> Self {
+        WindowingConfig {
+            window_s: 10.0,
+            hop_s: 2.5,
+            silence_gate_dbfs: None,
+            queue_windows: 8,
+        }
+    }
+}
+
+impl WindowingConfig {
+    pub(super) fn check_window(at: &str, window_s: f64, hop_s: f64, issues: &mut Vec<ConfigIssue>) {
+        if !(window_s > 0.0 && window_s <= MAX_WINDOW_S) {
+            issues.push(ConfigIssue::new(
+                format!("{at}.window_s"),
+                format!("must be in (0, {MAX_WINDOW_S}] seconds, got {window_s}"),
+            ));
+        }
+        if !(hop_s > 0.0 && hop_s <= window_s) {
+            issues.push(ConfigIssue::new(
+                format!("{at}.hop_s"),
+                format!("must be in (0, window_s = {window_s}] seconds, got {hop_s}"),
+            ));
+        }
+    }
+
+    pub(super) fn validate(&self, at: &str, issues: &mut Vec<ConfigIssue>) {
+        Self::check_window(at, self.window_s, self.hop_s, issues);
+        if let Some(db) = self.silence_gate_dbfs {
+            if !(-140.0..=0.0).contains(&db) {
+                issues.push(ConfigIssue::new(
+                    format!("{at}.silence_gate_dbfs"),
+                    format!("must be in [-140, 0] dBFS, got {db}"),
+                ));
+            }
+        }
+        if self.queue_windows == 0 {
+            issues.push(ConfigIssue::new(
+                format!("{at}.queue_windows"),
+                "must be at least 1",
+            ));
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! soundscribe: real-time automated audio captioning.
+//!
+//! Audio sources → windowing → engine (features → model → decoding → reranking) →
+//! publishing, with offline training and evaluation beside it. Each module is one stage;
+//! see the README's map of `src/`.
+
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod config;
+pub mod logging;
+pub mod torch_info;

@@ -1,0 +1,5 @@
+//! The `soundscribe` binary: all work happens in the library's `cli` module.
+
+fn main() -> std::process::ExitCode {
+    soundscribe::cli::main()
+}
