@@ -70,3 +70,20 @@ fn loading_a_checkpoint_with_a_missing_tensor_fails_clearly() {
     let err = vs.load(&path).unwrap_err().to_string();
     assert!(err.contains("proj.bias"), "{err}");
 }
+
+/// Built with `--features cuda` (see `make build-cuda`), libtorch_cuda must stay linked and
+/// a GPU must be usable; run on a GPU box.
+#[cfg(feature = "cuda")]
+#[test]
+fn cuda_build_sees_a_gpu_and_computes_on_it() {
+    assert!(
+        tch::Cuda::is_available(),
+        "built with the cuda feature but CUDA is not available"
+    );
+    let a = Tensor::arange(6, (Kind::Float, Device::Cuda(0))).view([2, 3]);
+    let m = a.matmul(&a.tr()).to_device(Device::Cpu);
+    assert_eq!(
+        Vec::<f32>::try_from(&m.flatten(0, -1)).unwrap(),
+        vec![5.0, 14.0, 14.0, 50.0]
+    );
+}
