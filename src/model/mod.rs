@@ -1,0 +1,3 @@
+//! Neural models, written in tch: the captioners and the sentence embedders used to rerank.
+
+pub mod text;
