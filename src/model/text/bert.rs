@@ -8,6 +8,8 @@ use serde::Deserialize;
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
+use super::layer::{additive_mask, layer_norm, AttentionNames, EncoderLayer, LayerDims};
+
 /// The fields of a BERT `config.json` the encoder needs.
 #[derive(Debug, Clone, Deserialize)]
 pub struct BertConfig {
@@ -32,17 +34,6 @@ pub struct BertConfig {
     pub pad_token_id: i64,
     /// Activation; only `gelu` (exact, erf) is supported.
     pub hidden_act: String,
-}
-
-fn layer_norm(vs: nn::Path, dim: i64, eps: f64) -> nn::LayerNorm {
-    nn::layer_norm(
-        vs,
-        vec![dim],
-        nn::LayerNormConfig {
-            eps,
-            ..Default::default()
-        },
-    )
 }
 
 /// Word + position + segment embeddings, then LayerNorm.
@@ -90,100 +81,31 @@ impl BertEmbeddings {
     }
 }
 
-/// Multi-head self-attention with the residual + LayerNorm of `BertSelfOutput`.
-struct BertAttention {
-    query: nn::Linear,
-    key: nn::Linear,
-    value: nn::Linear,
-    dense: nn::Linear,
-    layer_norm: nn::LayerNorm,
-    heads: i64,
-}
-
-impl BertAttention {
-    fn new(vs: nn::Path, cfg: &BertConfig) -> Self {
-        let d = cfg.hidden_size;
-        let c = Default::default();
-        BertAttention {
-            query: nn::linear(&vs / "self" / "query", d, d, c),
-            key: nn::linear(&vs / "self" / "key", d, d, c),
-            value: nn::linear(&vs / "self" / "value", d, d, c),
-            dense: nn::linear(&vs / "output" / "dense", d, d, c),
-            layer_norm: layer_norm(&vs / "output" / "LayerNorm", d, cfg.layer_norm_eps),
-            heads: cfg.num_attention_heads,
-        }
-    }
-
-    /// `x`: (B, L, D); `bias`: additive mask broadcastable to (B, H, L, L).
-    fn forward(&self, x: &Tensor, bias: &Tensor) -> Tensor {
-        let (b, l, d) = x.size3().expect("BertAttention input is (B, L, D)");
-        let dh = d / self.heads;
-        let split = |t: Tensor| t.view([b, l, self.heads, dh]).transpose(1, 2);
-        let q = split(self.query.forward(x));
-        let k = split(self.key.forward(x));
-        let v = split(self.value.forward(x));
-        let scores = q.matmul(&k.transpose(-1, -2)) / (dh as f64).sqrt() + bias;
-        let ctx = scores
-            .softmax(-1, Kind::Float)
-            .matmul(&v)
-            .transpose(1, 2)
-            .contiguous()
-            .view([b, l, d]);
-        self.layer_norm.forward(&(self.dense.forward(&ctx) + x))
-    }
-}
-
-/// One post-LN transformer layer: attention, then GELU feed-forward with residual + LN.
-struct BertLayer {
-    attention: BertAttention,
-    intermediate: nn::Linear,
-    output: nn::Linear,
-    layer_norm: nn::LayerNorm,
-}
-
-impl BertLayer {
-    fn new(vs: nn::Path, cfg: &BertConfig) -> Self {
-        let c = Default::default();
-        BertLayer {
-            attention: BertAttention::new(&vs / "attention", cfg),
-            intermediate: nn::linear(
-                &vs / "intermediate" / "dense",
-                cfg.hidden_size,
-                cfg.intermediate_size,
-                c,
-            ),
-            output: nn::linear(
-                &vs / "output" / "dense",
-                cfg.intermediate_size,
-                cfg.hidden_size,
-                c,
-            ),
-            layer_norm: layer_norm(
-                &vs / "output" / "LayerNorm",
-                cfg.hidden_size,
-                cfg.layer_norm_eps,
-            ),
-        }
-    }
-
-    fn forward(&self, x: &Tensor, bias: &Tensor) -> Tensor {
-        let a = self.attention.forward(x, bias);
-        let h = self.intermediate.forward(&a).gelu("none");
-        self.layer_norm.forward(&(self.output.forward(&h) + a))
-    }
-}
+const NAMES: AttentionNames = AttentionNames {
+    q: "self.query",
+    k: "self.key",
+    v: "self.value",
+    o: "output.dense",
+    norm: "output.LayerNorm",
+};
 
 /// `BertModel` without the pooler: token ids → last hidden states.
 pub struct BertModel {
     embeddings: BertEmbeddings,
-    layers: Vec<BertLayer>,
+    layers: Vec<EncoderLayer>,
 }
 
 impl BertModel {
     /// Builds the encoder under `vs` with checkpoint names (`embeddings.*`, `encoder.layer.N.*`).
     pub fn new(vs: nn::Path, cfg: &BertConfig) -> Self {
+        let dims = LayerDims {
+            hidden: cfg.hidden_size,
+            intermediate: cfg.intermediate_size,
+            heads: cfg.num_attention_heads,
+            eps: cfg.layer_norm_eps,
+        };
         let layers = (0..cfg.num_hidden_layers)
-            .map(|i| BertLayer::new(&vs / "encoder" / "layer" / i, cfg))
+            .map(|i| EncoderLayer::new(&vs / "encoder" / "layer" / i, &NAMES, &dims))
             .collect();
         BertModel {
             embeddings: BertEmbeddings::new(&vs / "embeddings", cfg),
@@ -200,14 +122,4 @@ impl BertModel {
                 layer.forward(&x, &bias)
             })
     }
-}
-
-/// HF's extended attention mask: 0 where attended, the float minimum where padded;
-/// shape (B, 1, 1, L).
-pub fn additive_mask(attention_mask: &Tensor) -> Tensor {
-    let m = attention_mask
-        .to_kind(Kind::Float)
-        .unsqueeze(1)
-        .unsqueeze(1);
-    (1.0 - m) * f64::from(f32::MIN)
 }

@@ -8,6 +8,7 @@
 
 pub mod bert;
 mod error;
+mod layer;
 pub mod mpnet;
 mod weights;
 

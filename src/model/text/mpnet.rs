@@ -9,7 +9,7 @@ use serde::Deserialize;
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
-use super::bert::additive_mask;
+use super::layer::{additive_mask, layer_norm, AttentionNames, EncoderLayer, LayerDims};
 
 /// The fields of an MPNet `config.json` the encoder needs.
 #[derive(Debug, Clone, Deserialize)]
@@ -43,99 +43,13 @@ fn default_buckets() -> i64 {
 
 const MAX_DISTANCE: f64 = 128.0;
 
-fn layer_norm(vs: nn::Path, dim: i64, eps: f64) -> nn::LayerNorm {
-    nn::layer_norm(
-        vs,
-        vec![dim],
-        nn::LayerNormConfig {
-            eps,
-            ..Default::default()
-        },
-    )
-}
-
-/// Self-attention (`attn.q/k/v/o`) with position bias, residual and LayerNorm.
-struct MpNetAttention {
-    q: nn::Linear,
-    k: nn::Linear,
-    v: nn::Linear,
-    o: nn::Linear,
-    layer_norm: nn::LayerNorm,
-    heads: i64,
-}
-
-impl MpNetAttention {
-    fn new(vs: nn::Path, cfg: &MpNetConfig) -> Self {
-        let d = cfg.hidden_size;
-        let c = Default::default();
-        MpNetAttention {
-            q: nn::linear(&vs / "attn" / "q", d, d, c),
-            k: nn::linear(&vs / "attn" / "k", d, d, c),
-            v: nn::linear(&vs / "attn" / "v", d, d, c),
-            o: nn::linear(&vs / "attn" / "o", d, d, c),
-            layer_norm: layer_norm(&vs / "LayerNorm", d, cfg.layer_norm_eps),
-            heads: cfg.num_attention_heads,
-        }
-    }
-
-    /// `x`: (B, L, D); `position_bias`: (1, H, L, L); `mask`: (B, 1, 1, L) additive.
-    fn forward(&self, x: &Tensor, position_bias: &Tensor, mask: &Tensor) -> Tensor {
-        let (b, l, d) = x.size3().expect("MpNetAttention input is (B, L, D)");
-        let dh = d / self.heads;
-        let split = |t: Tensor| t.view([b, l, self.heads, dh]).transpose(1, 2);
-        let q = split(self.q.forward(x));
-        let k = split(self.k.forward(x));
-        let v = split(self.v.forward(x));
-        let scores = q.matmul(&k.transpose(-1, -2)) / (dh as f64).sqrt() + position_bias + mask;
-        let ctx = scores
-            .softmax(-1, Kind::Float)
-            .matmul(&v)
-            .transpose(1, 2)
-            .contiguous()
-            .view([b, l, d]);
-        self.layer_norm.forward(&(self.o.forward(&ctx) + x))
-    }
-}
-
-/// One post-LN layer: attention, then GELU feed-forward with residual + LN.
-struct MpNetLayer {
-    attention: MpNetAttention,
-    intermediate: nn::Linear,
-    output: nn::Linear,
-    layer_norm: nn::LayerNorm,
-}
-
-impl MpNetLayer {
-    fn new(vs: nn::Path, cfg: &MpNetConfig) -> Self {
-        let c = Default::default();
-        MpNetLayer {
-            attention: MpNetAttention::new(&vs / "attention", cfg),
-            intermediate: nn::linear(
-                &vs / "intermediate" / "dense",
-                cfg.hidden_size,
-                cfg.intermediate_size,
-                c,
-            ),
-            output: nn::linear(
-                &vs / "output" / "dense",
-                cfg.intermediate_size,
-                cfg.hidden_size,
-                c,
-            ),
-            layer_norm: layer_norm(
-                &vs / "output" / "LayerNorm",
-                cfg.hidden_size,
-                cfg.layer_norm_eps,
-            ),
-        }
-    }
-
-    fn forward(&self, x: &Tensor, position_bias: &Tensor, mask: &Tensor) -> Tensor {
-        let a = self.attention.forward(x, position_bias, mask);
-        let h = self.intermediate.forward(&a).gelu("none");
-        self.layer_norm.forward(&(self.output.forward(&h) + a))
-    }
-}
+const NAMES: AttentionNames = AttentionNames {
+    q: "attn.q",
+    k: "attn.k",
+    v: "attn.v",
+    o: "attn.o",
+    norm: "LayerNorm",
+};
 
 /// `MPNetModel` without the pooler: token ids → last hidden states.
 pub struct MpNetModel {
@@ -143,7 +57,7 @@ pub struct MpNetModel {
     position_embeddings: nn::Embedding,
     embeddings_norm: nn::LayerNorm,
     relative_attention_bias: nn::Embedding,
-    layers: Vec<MpNetLayer>,
+    layers: Vec<EncoderLayer>,
     pad_id: i64,
     buckets: i64,
 }
@@ -152,6 +66,12 @@ impl MpNetModel {
     /// Builds the encoder under `vs` with checkpoint names (`embeddings.*`, `encoder.*`).
     pub fn new(vs: nn::Path, cfg: &MpNetConfig) -> Self {
         let c = Default::default();
+        let dims = LayerDims {
+            hidden: cfg.hidden_size,
+            intermediate: cfg.intermediate_size,
+            heads: cfg.num_attention_heads,
+            eps: cfg.layer_norm_eps,
+        };
         let emb = &vs / "embeddings";
         let enc = &vs / "encoder";
         MpNetModel {
@@ -175,7 +95,7 @@ impl MpNetModel {
                 c,
             ),
             layers: (0..cfg.num_hidden_layers)
-                .map(|i| MpNetLayer::new(&enc / "layer" / i, cfg))
+                .map(|i| EncoderLayer::new(&enc / "layer" / i, &NAMES, &dims))
                 .collect(),
             pad_id: cfg.pad_token_id,
             buckets: cfg.relative_attention_num_buckets,
@@ -198,10 +118,10 @@ impl MpNetModel {
             .forward(&bucket)
             .permute([2, 0, 1])
             .unsqueeze(0);
-        let mask = additive_mask(attention_mask);
+        let bias = position_bias + additive_mask(attention_mask);
         self.layers
             .iter()
-            .fold(x, |x, layer| layer.forward(&x, &position_bias, &mask))
+            .fold(x, |x, layer| layer.forward(&x, &bias))
     }
 }
 
