@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod decode;
 pub mod logging;
 pub mod model;
 pub mod torch_info;
