@@ -32,6 +32,8 @@ pub struct DecodingConfig {
     pub num_beams: usize,
     /// Beam-search length penalty (exponent on length).
     pub length_penalty: f64,
+    /// Beam search stops a clip once `num_beams` hypotheses finished.
+    pub early_stopping: bool,
     /// Minimum tokens before end-of-sequence is allowed.
     pub min_length: usize,
     /// Maximum generated tokens.
@@ -65,6 +67,7 @@ impl Default for DecodingConfig {
             num_candidates: 50,
             num_beams: 4,
             length_penalty: 1.0,
+            early_stopping: true,
             min_length: 5,
             max_length: 30,
             no_repeat_ngram_size: 3,

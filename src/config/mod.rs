@@ -22,7 +22,7 @@ pub use decoding::{DecodingConfig, DecodingStrategy, RerankConfig};
 pub use engine::EngineConfig;
 pub use error::{ConfigError, ConfigIssue};
 pub use logging::{LogFormat, LoggingConfig};
-pub use model::ModelConfig;
+pub use model::{DeviceChoice, ModelConfig};
 pub use publishing::PublishingConfig;
 pub use sources::{DeviceSource, FileSource, PcmFormat, PcmSource, SourceConfig};
 pub use windowing::WindowingConfig;

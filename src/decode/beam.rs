@@ -30,7 +30,7 @@ impl BeamParams {
         BeamParams {
             num_beams: cfg.num_beams,
             length_penalty: cfg.length_penalty,
-            early_stopping: true,
+            early_stopping: cfg.early_stopping,
         }
     }
 }

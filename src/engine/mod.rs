@@ -1,0 +1,6 @@
+//! The inference engine: one thread per device owns the model; windows arrive through a
+//! bounded channel, are batched dynamically and run through features → encoder → decoding
+//! → reranking.
+
+pub mod batcher;
+pub mod device;
