@@ -25,7 +25,7 @@ pub struct BeamParams {
 }
 
 impl BeamParams {
-    /// Settings from the `[decoding]` config (early stopping on).
+    /// Settings from the `[decoding]` config.
     pub fn from_config(cfg: &crate::config::DecodingConfig) -> Self {
         BeamParams {
             num_beams: cfg.num_beams,
