@@ -13,3 +13,4 @@ pub mod engine;
 pub mod logging;
 pub mod model;
 pub mod torch_info;
+pub mod train;
