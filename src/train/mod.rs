@@ -2,5 +2,8 @@
 //! datasets and resumable checkpoints.
 
 pub mod checkpoint;
+pub mod data;
 pub mod loss;
+pub mod mixup;
 pub mod optim;
+pub mod specaugment;
