@@ -8,5 +8,6 @@
 
 pub mod cli;
 pub mod config;
+pub mod eval;
 pub mod logging;
 pub mod torch_info;
