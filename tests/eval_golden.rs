@@ -90,3 +90,35 @@ fn bleu_rouge_cider_match_pycocoevalcap() {
     let c = cider::score(&cands, &refs);
     expect(&g, "cider_d", c.corpus, &c.per_item, 1e-6);
 }
+
+/// Java and the METEOR jar, or why not. Under CI (`CI` set) their absence is a failure:
+/// `make test` fetches the jar, so a missing one means the set-up is broken.
+fn meteor_setup() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    use soundscribe::eval::java::{find_java, JavaAssets};
+    let found = find_java().and_then(|java| Ok((java, JavaAssets::locate().meteor_jar()?)));
+    match found {
+        Ok(pair) => Some(pair),
+        Err(why) if std::env::var_os("CI").is_some() => {
+            panic!("METEOR golden test cannot run under CI: {why}")
+        }
+        Err(why) => {
+            eprintln!("SKIP meteor_matches_pycocoevalcap: {why}");
+            None
+        }
+    }
+}
+
+#[test]
+fn meteor_matches_pycocoevalcap() {
+    let Some((java, jar)) = meteor_setup() else {
+        return;
+    };
+    let g = golden();
+    let (cands, refs) = tokenized(&g);
+    let mut meteor = soundscribe::eval::meteor::Meteor::spawn(&java, &jar).unwrap();
+    let m = meteor.score(&cands, &refs).unwrap();
+    expect(&g, "meteor", m.corpus, &m.per_item, 1e-4);
+    // The process stays usable for a second batch, as pycocoevalcap's does.
+    let again = meteor.score(&cands[..2], &refs[..2]).unwrap();
+    assert_eq!(again.per_item, m.per_item[..2]);
+}

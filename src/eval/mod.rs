@@ -8,6 +8,17 @@
 
 pub mod bleu;
 pub mod cider;
+pub mod io;
+pub mod java;
+pub mod learned;
+pub mod meteor;
 mod ngram;
 pub mod ptb;
+pub mod report;
 pub mod rouge;
+pub mod run;
+pub mod spice;
+
+pub use io::{Dataset, EvalError};
+pub use report::{Outcome, Report};
+pub use run::{evaluate, EvalOptions};

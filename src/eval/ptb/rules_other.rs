@@ -3,7 +3,7 @@
 
 use super::chars::{is_alnum, is_apos_etc, is_digit, is_misc_symbol, is_quote, is_space};
 use super::lexer::{at, cand, lit, run, Cand, Out};
-use super::words::{ABBREV1, ABBREV2, ABBREV3, SENTENCE_STARTERS};
+use super::words::{ABBREV1, ABBREV2, ABBREV3, CASE_FIRST, SENTENCE_STARTERS};
 
 /// `NUM = DIGIT*([.,]DIGIT+)+ | DIGIT+([.:,]DIGIT+)*`, length at `i`.
 fn num_len(s: &[char], i: usize) -> usize {
@@ -75,6 +75,15 @@ pub fn number_rules(s: &[char], i: usize) -> Option<Cand> {
             .collect();
         best = cand(frac, frac, Out::Text(text));
     }
+    // TBSPEC2 = APOS DIGIT DIGIT / SPACENL ("'95")
+    if at(s, i, super::chars::is_apos)
+        && at(s, i + 1, |c| c.is_ascii_digit())
+        && at(s, i + 2, |c| c.is_ascii_digit())
+        && (i + 3 == s.len() || at(s, i + 3, is_space))
+        && best.as_ref().is_none_or(|b| 4 > b.total)
+    {
+        best = cand(4, 3, Out::Same);
+    }
     if best.is_none() {
         let frac2 = match s.get(i) {
             Some('\u{BC}') => Some("1/4"),
@@ -131,7 +140,12 @@ fn acro_len(s: &[char], i: usize) -> usize {
 
 /// Longest stem from `list` (case-insensitive) at `i`.
 fn stem_len(s: &[char], i: usize, list: &[&str]) -> usize {
-    list.iter().map(|w| lit(s, i, w)).max().unwrap_or(0)
+    let upper_first = at(s, i, char::is_uppercase);
+    list.iter()
+        .filter(|w| upper_first || !CASE_FIRST.contains(w))
+        .map(|w| lit(s, i, w))
+        .max()
+        .unwrap_or(0)
 }
 
 /// Acronyms and abbreviations: `ACRONYM` before a sentence starter, `ABBREV1..4`, `ACRO`.
@@ -362,7 +376,46 @@ pub fn thing(s: &[char], i: usize) -> Option<Cand> {
         },
     );
     offer(thing3_len(s, i), Out::Same);
+    let a = thinga_len(s, i);
+    if a > 0 {
+        let text: String = s[i..i + a].iter().collect();
+        offer(
+            a,
+            Out::Text(text.replace("&amp;", "&").replace("&AMP;", "&")),
+        );
+    }
     best
+}
+
+/// `THINGA = [A-Z]+ (([+&] | &amp;) [A-Z]+)+` ("AT&T", "A+B").
+fn thinga_len(s: &[char], i: usize) -> usize {
+    let upper = |c: char| c.is_ascii_uppercase();
+    let mut j = i + run(s, i, upper);
+    if j == i {
+        return 0;
+    }
+    let start = j;
+    loop {
+        let sep = if at(s, j, |c| c == '+' || c == '&') {
+            if lit(s, j, "&amp;") == 5 {
+                5
+            } else {
+                1
+            }
+        } else {
+            0
+        };
+        let n = if sep > 0 { run(s, j + sep, upper) } else { 0 };
+        if n == 0 {
+            break;
+        }
+        j += sep + n;
+    }
+    if j > start {
+        j - i
+    } else {
+        0
+    }
 }
 
 /// `HTHING = [alnum][alnum.,\u00AD]* (-([alnum\u00AD]+(\.DIGIT+)? | ACRO2\.))+`

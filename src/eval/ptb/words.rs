@@ -16,18 +16,22 @@ pub const ABBREV1: &[&str] = &[
 
 /// ABBREV2/ABBREV4 stems: titles and other abbreviations usually followed by a capital.
 pub const ABBREV2: &[&str] = &[
-    "mr", "mrs", "ms", "mx", "miss", "dr", "drs", "prof", "profs", "sen", "sens", "rep", "reps",
-    "atty", "attys", "lt", "col", "gen", "messrs", "gov", "govs", "adm", "rev", "maj", "sgt",
-    "cpl", "pvt", "capt", "st", "ste", "ave", "pres", "lieut", "hon", "brig", "cmdr", "comdr",
-    "pfc", "spc", "supt", "supts", "det", "mt", "ft", "adj", "adv", "asst", "assoc", "ens", "insp",
-    "mlle", "mme", "msgr", "sfc", "sr", "vs", "v", "alex", "wm", "jos", "cie", "a.k.a", "cf",
-    "treas", "ph", "invt", "elec", "natl", "mfg", "mtg", "dept", "blvd", "rd",
+    "mr", "mrs", "ms", "miss", "dr", "drs", "prof", "profs", "sen", "sens", "rep", "reps", "atty",
+    "attys", "lt", "col", "gen", "messrs", "gov", "govs", "adm", "rev", "maj", "sgt", "cpl", "pvt",
+    "capt", "st", "ste", "ave", "pres", "lieut", "hon", "brig", "cmdr", "comdr", "pfc", "spc",
+    "supt", "supts", "det", "mt", "ft", "adj", "adv", "asst", "assoc", "ens", "insp", "mlle",
+    "mme", "msgr", "sfc", "sr", "vs", "v", "alex", "wm", "jos", "cie", "a.k.a", "cf", "treas",
+    "ph", "invt", "elec", "natl", "mfg", "mtg", "dept", "blvd", "rd",
 ];
 
 /// ABBREV3 stems: abbreviations recognised only before a number ("fig. 3", "ca. 1900").
 pub const ABBREV3: &[&str] = &[
-    "ca", "fig", "figs", "prop", "no", "nos", "sec", "sect", "secs", "sects", "art", "arts",
-    "para", "paras", "bldg", "pp", "op", "approx", "pt", "rs",
+    "ca", "fig", "figs", "prop", "no", "nos", "art", "bldg", "pp", "op",
+];
+
+/// Stems that are abbreviations only with an upper-case first letter ("Ore." but "ore .").
+pub const CASE_FIRST: &[&str] = &[
+    "az", "ark", "del", "ill", "la", "mass", "miss", "ore", "pa", "tex", "wash",
 ];
 
 /// Words after which an acronym's final period also ends the sentence ("the U.S. The ...").
