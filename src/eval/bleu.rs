@@ -105,9 +105,9 @@ fn item_stats(table: &mut NgramTable, cand: &str, refs: &[String]) -> Stats {
 fn bleu_of(s: &Stats) -> [f64; N] {
     let mut out = [0.0; N];
     let mut product = 1.0f64;
-    for k in 0..N {
+    for (k, o) in out.iter_mut().enumerate() {
         product *= (s.correct[k] as f64 + TINY) / (s.guess[k] as f64 + SMALL);
-        out[k] = product.powf(1.0 / (k as f64 + 1.0));
+        *o = product.powf(1.0 / (k as f64 + 1.0));
     }
     let ratio = (s.testlen as f64 + TINY) / (s.reflen as f64 + SMALL);
     if ratio < 1.0 {

@@ -129,11 +129,11 @@ fn sim(table: &NgramTable, hyp: &TfIdf, r: &TfIdf) -> [f64; N] {
     }
     let delta = hyp.length - r.length;
     let penalty = std::f64::consts::E.powf(-(delta * delta) / (2.0 * SIGMA * SIGMA));
-    for n in 0..N {
-        if hyp.norm[n] != 0.0 && r.norm[n] != 0.0 {
-            val[n] /= hyp.norm[n] * r.norm[n];
+    for ((v, nh), nr) in val.iter_mut().zip(hyp.norm).zip(r.norm) {
+        if nh != 0.0 && nr != 0.0 {
+            *v /= nh * nr;
         }
-        val[n] *= penalty;
+        *v *= penalty;
     }
     val
 }

@@ -17,12 +17,12 @@ use serde_json::Value;
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
     /// The file could not be read.
-    #[error("{}: cannot read: {source}", path.display())]
+    #[error("{}: cannot read: {cause}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
-        /// Why.
-        source: std::io::Error,
+        /// Why (kept out of the error chain: the message already says it).
+        cause: std::io::Error,
     },
     /// The file's content is not what it should be.
     #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
@@ -104,9 +104,9 @@ pub struct Dataset {
 }
 
 fn read(path: &Path) -> Result<String, EvalError> {
-    std::fs::read_to_string(path).map_err(|source| EvalError::Read {
+    std::fs::read_to_string(path).map_err(|cause| EvalError::Read {
         path: path.to_owned(),
-        source,
+        cause,
     })
 }
 

@@ -71,9 +71,9 @@ impl JavaAssets {
             let p = self.dir.join("spice/lib").join(f);
             if !p.is_file() {
                 return Err(format!(
-                    "SPICE needs {} (Stanford CoreNLP 3.6.0 and its models, from \
-                     stanford-corenlp-full-2015-12-09.zip at nlp.stanford.edu, not on any \
-                     package registry); put both jars there to enable SPICE",
+                    "{} not found: SPICE needs Stanford CoreNLP 3.6.0 and its models \
+                     (stanford-corenlp-3.6.0.jar, stanford-corenlp-3.6.0-models.jar from \
+                     nlp.stanford.edu; not on any package registry) in that directory",
                     p.display()
                 ));
             }

@@ -58,9 +58,12 @@ pub fn lex(line: &str) -> Vec<String> {
     tokens
 }
 
+/// A lexer rule: the match at a position, if any.
+type Rule = fn(&[char], usize) -> Option<Cand>;
+
 /// The winning rule at `i`: longest total match, first rule on ties.
 fn best(s: &[char], i: usize) -> Option<Cand> {
-    let rules: [fn(&[char], usize) -> Option<Cand>; 13] = [
+    let rules: [Rule; 13] = [
         assimilation,
         dash_entity,
         word_rules,
@@ -210,10 +213,12 @@ fn word_rules(s: &[char], i: usize) -> Option<Cand> {
             }
         }
     }
-    if w > 0 && at(s, i + w, |c| c == '.') && at(s, i + w + 1, |c| matches!(c, ',' | ';' | ':')) {
-        if best.as_ref().is_none_or(|b| w + 2 > b.total) {
-            best = cand(w + 2, w + 1, Out::Same);
-        }
+    if w > 0
+        && at(s, i + w, |c| c == '.')
+        && at(s, i + w + 1, |c| matches!(c, ',' | ';' | ':'))
+        && best.as_ref().is_none_or(|b| w + 2 > b.total)
+    {
+        best = cand(w + 2, w + 1, Out::Same);
     }
     for bang in ["e!", "yahoo!", "jeopardy!"] {
         let n = lit(s, i, bang);
@@ -253,12 +258,14 @@ fn apostrophe_word(s: &[char], i: usize) -> Option<Cand> {
     }
     // letter+ vowel APOSETCETERA [aeiouA-Z] letter*
     let l = run(s, i, is_letter);
-    if l >= 2 && "aeiouyAEIOUY".contains(s[i + l - 1]) && at(s, i + l, is_apos_etc) {
-        if at(s, i + l + 1, |c| {
+    if l >= 2
+        && "aeiouyAEIOUY".contains(s[i + l - 1])
+        && at(s, i + l, is_apos_etc)
+        && at(s, i + l + 1, |c| {
             "aeiou".contains(c) || c.is_ascii_uppercase()
-        }) {
-            n = n.max(l + 2 + run(s, i + l + 2, is_letter));
-        }
+        })
+    {
+        n = n.max(l + 2 + run(s, i + l + 2, is_letter));
     }
     if at(s, i, |c| c == 'O') && at(s, i + 1, is_apos_etc) && lit(s, i + 2, "o") == 1 {
         n = n.max(3);
