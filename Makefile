@@ -19,11 +19,13 @@ setup:
 	@scripts/setup-system.sh
 	@scripts/setup-torch.sh
 	@scripts/fetch-text-embedders.sh
+	@scripts/fetch-eval-assets.sh
 
 setup-cuda:
 	@scripts/setup-system.sh
 	@scripts/setup-torch.sh --cuda
 	@scripts/fetch-text-embedders.sh
+	@scripts/fetch-eval-assets.sh
 
 demo: setup
 	$(CARGO) build $(CARGO_FLAGS) --release

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod decode;
 pub mod engine;
+pub mod eval;
 pub mod logging;
 pub mod model;
 pub mod torch_info;

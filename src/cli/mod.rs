@@ -2,6 +2,7 @@
 //! code. No pipeline logic lives here.
 
 mod config_cmd;
+mod eval;
 mod version;
 
 use std::process::ExitCode;
@@ -33,6 +34,8 @@ pub enum Command {
     /// Configuration files.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
+    /// Caption metrics (BLEU, METEOR, ROUGE-L, CIDEr-D, SPICE, ...) of hypotheses vs references.
+    Eval(eval::EvalArgs),
 }
 
 /// Runs the command line in `std::env::args` and returns the process exit code.
@@ -42,6 +45,7 @@ pub fn main() -> ExitCode {
     let result = match args.command {
         Command::Version(a) => version::run(&a),
         Command::Config(c) => config_cmd::run(&c),
+        Command::Eval(a) => eval::run(&a),
     };
     match result {
         Ok(code) => code,

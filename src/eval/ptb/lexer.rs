@@ -1,0 +1,394 @@
+//! A longest-match scanner with the token rules of Stanford's PTBLexer (CoreNLP 3.4.1).
+//!
+//! Like the JFlex original, every rule is tried at the current position, the longest match
+//! wins (trailing context counts towards the length, as in JFlex) and ties go to the rule
+//! listed first. A rule may return fewer characters than it matched (JFlex `yypushback`):
+//! "cannot" matches whole and yields "can", leaving "not" for the next token.
+//! Characters no rule covers are deleted, as the lexer's default `untokenizable` option does.
+//! The rules cover English text; rare token classes of the original (SGML attributes over
+//! several lines, phone numbers, emoticon variants) are simplified.
+
+use super::chars::{is_apos, is_apos_etc, is_digit, is_letter, is_space, latex_quotes};
+use super::rules_other::{
+    abbreviation, bracket_symbol, currency, number_rules, punctuation, quote_rules, thing,
+};
+use super::words::{APOSTROPHE_WORDS, ASSIMILATIONS};
+
+/// What a rule produces.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Out {
+    /// The matched text itself.
+    Same,
+    /// A normalised form.
+    Text(String),
+    /// Quote normalisation of the matched text.
+    Quotes { probably_left: bool },
+}
+
+/// A rule's match: total length (with trailing context), token length, output.
+pub(super) struct Cand {
+    pub(super) total: usize,
+    pub(super) tok: usize,
+    pub(super) out: Out,
+}
+
+/// Splits one line into PTB tokens, original case.
+pub fn lex(line: &str) -> Vec<String> {
+    let s: Vec<char> = line.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < s.len() {
+        if is_space(s[i]) {
+            i += 1;
+            continue;
+        }
+        match best(&s, i) {
+            Some(c) => {
+                let raw: String = s[i..i + c.tok].iter().collect();
+                tokens.push(match c.out {
+                    Out::Same => raw,
+                    Out::Text(t) => t,
+                    Out::Quotes { probably_left } => latex_quotes(&raw, probably_left),
+                });
+                i += c.tok;
+            }
+            None => i += 1, // untokenizable: deleted
+        }
+    }
+    tokens
+}
+
+/// A lexer rule: the match at a position, if any.
+type Rule = fn(&[char], usize) -> Option<Cand>;
+
+/// The winning rule at `i`: longest total match, first rule on ties.
+fn best(s: &[char], i: usize) -> Option<Cand> {
+    let rules: [Rule; 13] = [
+        assimilation,
+        dash_entity,
+        word_rules,
+        apostrophe_word,
+        web,
+        clitic,
+        number_rules,
+        currency,
+        abbreviation,
+        quote_rules,
+        bracket_symbol,
+        punctuation,
+        thing,
+    ];
+    let mut best: Option<Cand> = None;
+    for rule in rules {
+        if let Some(c) = rule(s, i) {
+            if c.tok > 0 && best.as_ref().is_none_or(|b| c.total > b.total) {
+                best = Some(c);
+            }
+        }
+    }
+    best
+}
+
+pub(super) fn cand(total: usize, tok: usize, out: Out) -> Option<Cand> {
+    (tok > 0).then_some(Cand { total, tok, out })
+}
+
+/// Case-insensitive literal at `i` (an `'` in the literal matches any apostrophe).
+pub(super) fn lit(s: &[char], i: usize, word: &str) -> usize {
+    let mut j = i;
+    for w in word.chars() {
+        let Some(&c) = s.get(j) else { return 0 };
+        let ok = if w == '\'' {
+            is_apos_etc(c)
+        } else {
+            c.to_lowercase().eq(w.to_lowercase())
+        };
+        if !ok {
+            return 0;
+        }
+        j += 1;
+    }
+    j - i
+}
+
+pub(super) fn run(s: &[char], i: usize, pred: impl Fn(char) -> bool) -> usize {
+    s[i.min(s.len())..].iter().take_while(|&&c| pred(c)).count()
+}
+
+pub(super) fn at(s: &[char], i: usize, pred: impl Fn(char) -> bool) -> bool {
+    s.get(i).is_some_and(|&c| pred(c))
+}
+
+/// End of input counts as a non-letter for trailing contexts (one caption per line).
+fn not_alpha_or_end(s: &[char], i: usize) -> bool {
+    !at(s, i, char::is_alphabetic)
+}
+
+/// `WORD = LETTER (LETTER|DIGIT)* ([.!?] LETTER (LETTER|DIGIT)*)*`
+fn word_len(s: &[char], i: usize) -> usize {
+    if !at(s, i, is_letter) {
+        return 0;
+    }
+    let mut j = i + run(s, i, |c| is_letter(c) || is_digit(c));
+    while at(s, j, |c| matches!(c, '.' | '!' | '?')) && at(s, j + 1, is_letter) {
+        j += 1 + run(s, j + 1, |c| is_letter(c) || is_digit(c));
+    }
+    j - i
+}
+
+/// `REDAUX = APOS ([msd] | re | ve | ll)`
+fn redaux_len(s: &[char], i: usize) -> usize {
+    if !at(s, i, is_apos) {
+        return 0;
+    }
+    for suffix in ["re", "ve", "ll", "m", "s", "d"] {
+        let n = lit(s, i + 1, suffix);
+        if n > 0 {
+            return 1 + n;
+        }
+    }
+    0
+}
+
+/// `SREDAUX = n APOSETCETERA t`
+fn sredaux_len(s: &[char], i: usize) -> usize {
+    if lit(s, i, "n") == 1 && at(s, i + 1, is_apos_etc) && lit(s, i + 2, "t") == 1 {
+        3
+    } else {
+        0
+    }
+}
+
+fn assimilation(s: &[char], i: usize) -> Option<Cand> {
+    ASSIMILATIONS.iter().find_map(|&(w, back)| {
+        let n = lit(s, i, w);
+        cand(n, n.saturating_sub(back), Out::Same)
+    })
+}
+
+fn dash_entity(s: &[char], i: usize) -> Option<Cand> {
+    if at(s, i, |c| {
+        matches!(
+            c,
+            '\u{96}' | '\u{97}' | '\u{2013}' | '\u{2014}' | '\u{2015}'
+        )
+    }) {
+        return cand(1, 1, Out::Text("--".into()));
+    }
+    for (entity, text) in [
+        ("&mdash;", "--"),
+        ("&ndash;", "--"),
+        ("&md;", "--"),
+        ("&amp;", "&"),
+    ] {
+        let n = lit(s, i, entity);
+        if n > 0 {
+            return cand(n, n, Out::Text(text.into()));
+        }
+    }
+    None
+}
+
+/// `WORD/REDAUX`, `SWORD/SREDAUX`, `WORD`, `WORD\./INSENTP`, `(E|Yahoo|Jeopardy)!`.
+fn word_rules(s: &[char], i: usize) -> Option<Cand> {
+    let w = word_len(s, i);
+    let mut best = cand(w, w, Out::Same);
+    let r = redaux_len(s, i + w);
+    if w > 0 && r > 0 {
+        best = cand(w + r, w, Out::Same);
+    }
+    // SWORD: letters ending in a letter other than n, followed by n't.
+    let alpha = run(s, i, char::is_alphabetic);
+    if alpha >= 2 {
+        let p = i + alpha - 1;
+        let before_n = s[p - 1];
+        if sredaux_len(s, p) == 3 && !matches!(before_n, 'n' | 'N') && before_n.is_alphabetic() {
+            let c = Cand {
+                total: alpha + 2,
+                tok: alpha - 1,
+                out: Out::Same,
+            };
+            if best.as_ref().is_none_or(|b| c.total > b.total) {
+                best = Some(c);
+            }
+        }
+    }
+    if w > 0
+        && at(s, i + w, |c| c == '.')
+        && at(s, i + w + 1, |c| matches!(c, ',' | ';' | ':'))
+        && best.as_ref().is_none_or(|b| w + 2 > b.total)
+    {
+        best = cand(w + 2, w + 1, Out::Same);
+    }
+    for bang in ["e!", "yahoo!", "jeopardy!"] {
+        let n = lit(s, i, bang);
+        if n > 0 && best.as_ref().is_none_or(|b| n > b.total) {
+            best = cand(n, n, Out::Same);
+        }
+    }
+    best
+}
+
+/// `APOWORD` and `APOWORD2`: words with an inner or leading apostrophe kept whole.
+fn apostrophe_word(s: &[char], i: usize) -> Option<Cand> {
+    let quotes = Out::Quotes {
+        probably_left: false,
+    };
+    let mut n = 0;
+    for w in APOSTROPHE_WORDS {
+        n = n.max(lit(s, i, w));
+    }
+    if at(s, i, is_apos) {
+        if lit(s, i + 1, "n") == 1 {
+            n = n.max(if at(s, i + 2, is_apos) { 3 } else { 2 });
+        }
+        if at(s, i + 1, |c| ('2'..='9').contains(&c)) && lit(s, i + 2, "0s") == 2 {
+            n = n.max(4);
+        }
+    }
+    if at(s, i, |c| "lLdDjJ".contains(c)) && at(s, i + 1, is_apos) {
+        n = n.max(2);
+    }
+    // [A-HJ-XZn] APOSETCETERA letter{2,}
+    if at(s, i, |c| matches!(c, 'A'..='H' | 'J'..='X' | 'Z' | 'n')) && at(s, i + 1, is_apos_etc) {
+        let l = run(s, i + 2, is_letter);
+        if l >= 2 {
+            n = n.max(2 + l);
+        }
+    }
+    // letter+ vowel APOSETCETERA [aeiouA-Z] letter*
+    let l = run(s, i, is_letter);
+    if l >= 2
+        && "aeiouyAEIOUY".contains(s[i + l - 1])
+        && at(s, i + l, is_apos_etc)
+        && at(s, i + l + 1, |c| {
+            "aeiou".contains(c) || c.is_ascii_uppercase()
+        })
+    {
+        n = n.max(l + 2 + run(s, i + l + 2, is_letter));
+    }
+    if at(s, i, |c| c == 'O') && at(s, i + 1, is_apos_etc) && lit(s, i + 2, "o") == 1 {
+        n = n.max(3);
+    }
+    if n > 0 {
+        return cand(n, n, quotes);
+    }
+    // APOWORD2: y' before a letter ("y'all").
+    if lit(s, i, "y") == 1 && at(s, i + 1, is_apos) && at(s, i + 2, is_letter) {
+        return cand(3, 2, Out::Same);
+    }
+    None
+}
+
+/// URLs, e-mail addresses, @names and #hashtags.
+fn web(s: &[char], i: usize) -> Option<Cand> {
+    let mut n = 0;
+    for scheme in ["http://", "https://", "ftp://", "mailto://"] {
+        let p = lit(s, i, scheme);
+        if p > 0 {
+            let bad = |c: char| is_space(c) || "\"<>|(){}[]".contains(c);
+            let mut body = run(s, i + p, |c| !bad(c));
+            while body > 0 && "'.!?,;:&-".contains(s[i + p + body - 1]) {
+                body -= 1;
+            }
+            if body > 0 {
+                n = n.max(p + body);
+            }
+        }
+    }
+    let url_char = |c: char| !is_space(c) && !"\"<>|.!?(){},".contains(c) && c != '`' && c != '\'';
+    let host = |j: usize| -> usize {
+        // (label\.)+ label, labels of URL characters
+        let mut k = j;
+        let mut last_label_start = j;
+        loop {
+            let l = run(s, k, url_char);
+            if l == 0 {
+                break;
+            }
+            last_label_start = k;
+            k += l;
+            if at(s, k, |c| c == '.') && at(s, k + 1, url_char) {
+                k += 1;
+            } else {
+                break;
+            }
+        }
+        let tld: String = s[last_label_start..k]
+            .iter()
+            .collect::<String>()
+            .to_lowercase();
+        let dotted = last_label_start > j;
+        let www = lit(s, j, "www.") == 4;
+        if dotted
+            && (matches!(tld.as_str(), "com" | "net" | "org" | "edu")
+                || (www
+                    && (2..=4).contains(&tld.len())
+                    && tld.chars().all(|c| c.is_ascii_alphabetic())))
+        {
+            k - j
+        } else {
+            0
+        }
+    };
+    let h = host(i);
+    if h > 0 {
+        let mut len = h;
+        if at(s, i + h, |c| c == '/') {
+            let mut p = run(s, i + h + 1, |c| !is_space(c) && !"\"<>|()".contains(c));
+            while p > 0 && ".!?(){},-".contains(s[i + h + p]) {
+                p -= 1;
+            }
+            if p > 0 {
+                len += 1 + p;
+            }
+        }
+        n = n.max(len);
+    }
+    // EMAIL
+    let local = run(s, i, |c| c.is_ascii_alphanumeric() || "._%+-".contains(c));
+    if local > 0 && at(s, i + local, |c| c == '@') {
+        let d = run(s, i + local + 1, |c| {
+            c.is_ascii_alphanumeric() || c == '.' || c == '-'
+        });
+        let mut d2 = d;
+        while d2 > 0 && !s[i + local + d2].is_ascii_alphanumeric() {
+            d2 -= 1;
+        }
+        if d2 >= 2 && s[i + local + 1].is_ascii_alphanumeric() {
+            n = n.max(local + 1 + d2);
+        }
+    }
+    // TWITTER: @name, #hashtag
+    if at(s, i, |c| c == '@' || c == '\u{FF20}')
+        && at(s, i + 1, |c| c.is_ascii_alphabetic() || c == '_')
+    {
+        n = n.max(1 + run(s, i + 1, |c| c.is_ascii_alphanumeric() || c == '_'));
+    }
+    if at(s, i, |c| c == '#' || c == '\u{FF03}') && at(s, i + 1, is_letter) {
+        let mut l = run(s, i + 1, |c| is_letter(c) || is_digit(c) || c == '_');
+        while l > 0 && s[i + l] == '_' {
+            l -= 1;
+        }
+        if l >= 2 {
+            n = n.max(1 + l);
+        }
+    }
+    cand(n, n, Out::Same)
+}
+
+/// `REDAUX` and `SREDAUX` standing alone before a non-letter ("it 's", "n't").
+fn clitic(s: &[char], i: usize) -> Option<Cand> {
+    let quotes = Out::Quotes {
+        probably_left: false,
+    };
+    let r = redaux_len(s, i);
+    if r > 0 && not_alpha_or_end(s, i + r) {
+        return cand(r + 1, r, quotes);
+    }
+    let n = sredaux_len(s, i);
+    if n > 0 && not_alpha_or_end(s, i + n) {
+        return cand(n + 1, n, quotes);
+    }
+    None
+}
