@@ -8,5 +8,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod features;
 pub mod logging;
+pub mod model;
 pub mod torch_info;
