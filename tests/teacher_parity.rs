@@ -3,33 +3,18 @@
 //! reached through `convert teacher` + loading the model directory, on CPU in float32.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 
 use soundscribe::model::checkpoint::{load_model_dir, LoadedModel};
-use soundscribe::model::convert_teacher::{convert_teacher, TeacherSources};
+use soundscribe::model::convert_teacher::convert_teacher;
+use soundscribe::model::dump::greedy_ids;
 use soundscribe::model::teacher::Teacher;
 use soundscribe::model::traits::{AudioEncoder, CaptionDecoder};
 use tch::{Device, Kind, Tensor};
 
-fn fixture_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/teacher-a");
-    assert!(
-        dir.join("io.safetensors").is_file(),
-        "golden fixture missing: {} (copy ../shared/golden/teacher-a/ there)",
-        dir.display()
-    );
-    dir
-}
+mod common;
+use common::{fixture_dir, sources};
 
-fn sources(dir: &Path) -> TeacherSources {
-    TeacherSources {
-        checkpoint: dir.join("pytorch_model.bin"),
-        config: dir.join("config.json"),
-        conformer_config: dir.join("conformer_config.json"),
-        beats: dir.join("beats.pt"),
-    }
-}
-
+/// The golden tensors and the model converted from the fixture.
 struct Golden {
     tensors: HashMap<String, Tensor>,
     model: LoadedModel,
@@ -68,20 +53,6 @@ fn check(name: &str, got: &Tensor, want: &Tensor) -> f64 {
     diff
 }
 
-fn greedy(teacher: &Teacher, memory: &soundscribe::model::traits::Memory, steps: i64) -> Tensor {
-    let b = memory.states.size()[0];
-    let start = teacher.special_tokens().decoder_start;
-    let mut cache = teacher.start(memory, 1, steps).unwrap();
-    let mut tokens = Tensor::full([b], start, (Kind::Int64, Device::Cpu));
-    let mut out = vec![tokens.shallow_clone()];
-    for _ in 0..steps {
-        let logits = teacher.step(&mut cache, &tokens).unwrap();
-        tokens = logits.argmax(-1, false);
-        out.push(tokens.shallow_clone());
-    }
-    Tensor::stack(&out, 1)
-}
-
 #[test]
 fn encoder_matches_golden_tensors() {
     let g = golden();
@@ -114,7 +85,7 @@ fn decoder_logits_nll_and_greedy_match_golden() {
     let nll = Teacher::nll(&logits, &g.tensors["labels"]);
     check("nll", &nll, &g.tensors["nll"]);
 
-    let ids = tch::no_grad(|| greedy(teacher, &memory, 20));
+    let ids = tch::no_grad(|| greedy_ids(teacher, &memory, 20)).unwrap();
     assert_eq!(
         Vec::<i64>::try_from(ids.flatten(0, -1)).unwrap(),
         Vec::<i64>::try_from(g.tensors["greedy_ids"].flatten(0, -1)).unwrap(),

@@ -2,6 +2,8 @@
 //! code. No pipeline logic lives here.
 
 mod config_cmd;
+mod convert;
+mod dump;
 mod version;
 
 use std::process::ExitCode;
@@ -33,6 +35,11 @@ pub enum Command {
     /// Configuration files.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
+    /// Convert foreign checkpoints into a model directory.
+    #[command(subcommand)]
+    Convert(convert::ConvertCommand),
+    /// Run a model directory on inputs and write every intermediate tensor.
+    Dump(dump::DumpArgs),
 }
 
 /// Runs the command line in `std::env::args` and returns the process exit code.
@@ -42,6 +49,8 @@ pub fn main() -> ExitCode {
     let result = match args.command {
         Command::Version(a) => version::run(&a),
         Command::Config(c) => config_cmd::run(&c),
+        Command::Convert(c) => convert::run(&c),
+        Command::Dump(a) => dump::run(&a),
     };
     match result {
         Ok(code) => code,

@@ -7,6 +7,7 @@ pub mod beats;
 pub mod checkpoint;
 pub mod conformer;
 pub mod convert_teacher;
+pub mod dump;
 pub mod teacher;
 pub mod torch_zip;
 pub mod traits;

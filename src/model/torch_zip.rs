@@ -455,13 +455,11 @@ fn reduce(
             if size.len() != stride.len() || size.iter().chain(&stride).any(|&x| x < 0) {
                 return Err("tensor size/stride are malformed".into());
             }
-            let extent: i64 = size
-                .iter()
-                .zip(&stride)
-                .map(|(&n, &st)| (n - 1).max(0) * st)
-                .sum();
+            let extent = size.iter().zip(&stride).fold(0i64, |acc, (&n, &st)| {
+                acc.saturating_add((n - 1).max(0).saturating_mul(st))
+            });
             let empty = size.contains(&0);
-            if *offset < 0 || (!empty && offset + extent >= s.numel) {
+            if *offset < 0 || (!empty && offset.saturating_add(extent) >= s.numel) {
                 return Err(format!("tensor view exceeds its storage {}", s.key));
             }
             let storage = load(s)?;
