@@ -19,20 +19,27 @@ use super::ModelError;
 /// Offset of BART's learned position embeddings (rows 0 and 1 are never used).
 pub const POSITION_OFFSET: i64 = 2;
 
-/// The decoder part of `BartConfig` (the checkpoint's `config.json`).
+/// The decoder part of `BartConfig` (the checkpoint's `config.json`); absent keys take
+/// `BartConfig`'s defaults, as in transformers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BartDecoderConfig {
     /// Model dimension (768).
+    #[serde(default = "bart_d_model")]
     pub d_model: i64,
     /// Decoder layers (6).
+    #[serde(default = "bart_decoder_layers")]
     pub decoder_layers: i64,
     /// Decoder attention heads (16 in the seed's model).
+    #[serde(default = "bart_heads")]
     pub decoder_attention_heads: i64,
     /// Decoder FFN dimension (3072).
+    #[serde(default = "bart_ffn")]
     pub decoder_ffn_dim: i64,
     /// Vocabulary size (50265).
+    #[serde(default = "bart_vocab")]
     pub vocab_size: i64,
     /// Learned decoder positions (1024); the table has 2 more rows.
+    #[serde(default = "bart_positions")]
     pub max_position_embeddings: i64,
     /// Padding token id (1).
     #[serde(default = "one")]
@@ -49,6 +56,31 @@ pub struct BartDecoderConfig {
     /// FFN activation; `gelu` (exact) or `relu`.
     #[serde(default = "gelu_name")]
     pub activation_function: String,
+}
+
+// Defaults of `transformers.BartConfig`, for keys a config.json leaves out.
+fn bart_d_model() -> i64 {
+    1024
+}
+
+fn bart_decoder_layers() -> i64 {
+    12
+}
+
+fn bart_heads() -> i64 {
+    16
+}
+
+fn bart_ffn() -> i64 {
+    4096
+}
+
+fn bart_vocab() -> i64 {
+    50265
+}
+
+fn bart_positions() -> i64 {
+    1024
 }
 
 fn one() -> i64 {

@@ -14,26 +14,63 @@ use tch::{Kind, Tensor};
 
 use super::ModelError;
 
-/// `Wav2Vec2ConformerConfig` (the checkpoint's `conformer_config.json`), fields in use.
+/// `Wav2Vec2ConformerConfig` (the checkpoint's `conformer_config.json`), fields in use;
+/// absent keys take transformers' defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConformerConfig {
     /// Model dimension (768).
+    #[serde(default = "w2v_hidden")]
     pub hidden_size: i64,
     /// Conformer layers.
+    #[serde(default = "w2v_layers")]
     pub num_hidden_layers: i64,
     /// Attention heads.
+    #[serde(default = "w2v_heads")]
     pub num_attention_heads: i64,
     /// FFN dimension.
+    #[serde(default = "w2v_ffn")]
     pub intermediate_size: i64,
     /// FFN / conv module activation (`swish` = SiLU, or `gelu`, `relu`).
+    #[serde(default = "w2v_act")]
     pub hidden_act: String,
     /// Depthwise convolution kernel (31).
+    #[serde(default = "w2v_kernel")]
     pub conv_depthwise_kernel_size: i64,
     /// LayerNorm epsilon of the final encoder LayerNorm.
     #[serde(default = "default_eps")]
     pub layer_norm_eps: f64,
     /// Only `relative` is supported.
+    #[serde(default = "w2v_pos")]
     pub position_embeddings_type: Option<String>,
+}
+
+// Defaults of `transformers.Wav2Vec2ConformerConfig`, for keys a config leaves out.
+fn w2v_hidden() -> i64 {
+    768
+}
+
+fn w2v_layers() -> i64 {
+    12
+}
+
+fn w2v_heads() -> i64 {
+    12
+}
+
+fn w2v_ffn() -> i64 {
+    3072
+}
+
+fn w2v_act() -> String {
+    "gelu".to_owned()
+}
+
+fn w2v_kernel() -> i64 {
+    31
+}
+
+fn w2v_pos() -> Option<String> {
+    Some("relative".to_owned())
 }
 
 fn default_eps() -> f64 {

@@ -73,6 +73,12 @@ fn is_unused(name: &str, repr_layer: i64) -> Option<&'static str> {
     if name.ends_with("num_batches_tracked") {
         return Some("BatchNorm step counter");
     }
+    if name.starts_with("encoder.predictor.") {
+        return Some("BEATs AudioSet classifier (unused by the captioner)");
+    }
+    if name.starts_with("encoder_clf_proj.") {
+        return Some("keyword classifier head (training only)");
+    }
     if name.starts_with("postencoder.pos_conv_embed.") {
         return Some("Conformer pos_conv_embed (unused by its forward)");
     }

@@ -23,6 +23,7 @@ pub struct CaptionerConfig {
     #[serde(flatten)]
     pub decoder: BartDecoderConfig,
     /// BART encoder layers; the default for `encoder_repr_layer_idx`.
+    #[serde(default = "bart_encoder_layers")]
     pub encoder_layers: i64,
     /// BEATs hidden state fed to the post-encoder (10 of 12 in the real model).
     pub encoder_repr_layer_idx: Option<i64>,
@@ -46,6 +47,10 @@ pub struct CaptionerConfig {
     pub embed_predictor_out_dim: Option<i64>,
     /// Rows of `cross_embed_positions` (minus the offset): the longest memory.
     pub max_cross_position_embeddings: i64,
+}
+
+fn bart_encoder_layers() -> i64 {
+    12 // BartConfig's default
 }
 
 fn default_kernel_mult() -> f64 {

@@ -533,3 +533,56 @@ impl PickleValue {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn parse(bytes: &[u8]) -> Result<PickleValue, String> {
+        let mut load = |s: &StorageRef| -> Result<Tensor, String> {
+            Ok(Tensor::zeros(
+                [s.numel.clamp(0, 1 << 16)],
+                (s.kind, tch::Device::Cpu),
+            ))
+        };
+        Unpickler::new(bytes).run(&mut load)
+    }
+
+    /// `pickle.dumps({"a": [1, 2.5, True, None], "b": "x", "c": -300}, protocol=2)`.
+    const PLAIN: &[u8] = b"\x80\x02}q\x00(X\x01\x00\x00\x00aq\x01]q\x02(K\x01G@\x04\x00\x00\x00\x00\x00\x00\x88NeX\x01\x00\x00\x00bq\x03X\x01\x00\x00\x00xq\x04X\x01\x00\x00\x00cq\x05J\xd4\xfe\xff\xffu.";
+
+    #[test]
+    fn plain_data_round_trips_to_json() {
+        let v = parse(PLAIN).unwrap().to_json().unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"a": [1, 2.5, true, null], "b": "x", "c": -300})
+        );
+    }
+
+    #[test]
+    fn globals_outside_the_allow_list_are_refused() {
+        let err = parse(b"\x80\x02cbuiltins\neval\nq\x00.").unwrap_err();
+        assert!(
+            err.contains("refusing to load global builtins.eval"),
+            "{err}"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = parse(&bytes);
+        }
+
+        #[test]
+        fn corrupted_pickles_never_panic(pos in 0usize..PLAIN.len(), byte in any::<u8>(), cut in 0usize..=PLAIN.len()) {
+            let mut bytes = PLAIN.to_vec();
+            bytes[pos] = byte;
+            let _ = parse(&bytes);
+            let _ = parse(&PLAIN[..cut]);
+        }
+    }
+}
