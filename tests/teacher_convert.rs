@@ -229,3 +229,21 @@ fn loading_a_model_dir_lists_all_mismatches_in_one_error() {
         "{err}"
     );
 }
+
+#[test]
+fn nonsensical_dimensions_are_errors_not_panics() {
+    let fx = fixture_dir();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fx.join("config.json")).unwrap()).unwrap();
+    cfg["decoder_attention_heads"] = 0.into();
+    cfg["encoder_downsample_rate"] = (-3).into();
+    let config = tmp.path().join("config.json");
+    std::fs::write(&config, cfg.to_string()).unwrap();
+    let src = TeacherSources {
+        config,
+        ..sources(&fx)
+    };
+    let err = convert_teacher(&src, &tmp.path().join("out")).unwrap_err().to_string();
+    assert!(err.contains("encoder_downsample_rate = -3 must be positive"), "{err}");
+}

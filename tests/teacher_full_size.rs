@@ -1,39 +1,10 @@
-//! The full-size seed-1 configuration (the release's `config/model_config.json`,
-//! `config/conformer_config.json` and BEATs iter3+ AS2M `cfg`) builds with random weights,
-//! has the expected number of parameters, and runs a 10 s window end to end.
+//! The full-size seed-1 configuration ([`TeacherConfig::release`]; absent keys take
+//! transformers' defaults, e.g. 16 decoder heads) builds with random weights, has the
+//! expected number of parameters, and runs a 10 s window end to end.
 
 use soundscribe::model::teacher::{Teacher, TeacherConfig};
 use soundscribe::model::traits::{AudioEncoder, CaptionDecoder};
 use tch::{nn, Device, Kind, Tensor};
-
-/// The release's configs, as JSON (keys the release leaves out take transformers' defaults,
-/// e.g. 16 decoder heads).
-fn full_size_config() -> TeacherConfig {
-    let captioner = serde_json::json!({
-        "max_position_embeddings": 128, "max_cross_position_embeddings": 512,
-        "encoder_layers": 12, "decoder_layers": 6, "decoder_ffn_dim": 3072, "d_model": 768,
-        "vocab_size": 50265, "use_weighted_encoder_repr": false, "encoder_downsample_rate": 3,
-        "use_conv_downsample": true, "use_encoder_embed_mlp": true,
-        "embed_predictor_ffn_dim": 3072, "embed_predictor_out_dim": 768,
-        "encoder_repr_layer_idx": 10, "decoder_start_token_id": 2, "pad_token_id": 1
-    });
-    let conformer = serde_json::json!({
-        "conv_depthwise_kernel_size": 31, "hidden_act": "swish", "hidden_size": 768,
-        "intermediate_size": 1536, "layer_norm_eps": 1e-5, "num_attention_heads": 12,
-        "num_hidden_layers": 2, "position_embeddings_type": "relative"
-    });
-    let beats = serde_json::json!({
-        "input_patch_size": 16, "embed_dim": 512, "conv_bias": false, "encoder_layers": 12,
-        "encoder_embed_dim": 768, "encoder_ffn_embed_dim": 3072, "encoder_attention_heads": 12,
-        "activation_fn": "gelu", "layer_norm_first": false, "deep_norm": true, "conv_pos": 128,
-        "conv_pos_groups": 16, "relative_position_embedding": true, "num_buckets": 320,
-        "max_distance": 800, "gru_rel_pos": true, "finetuned_model": true
-    });
-    serde_json::from_value(serde_json::json!({
-        "captioner": captioner, "conformer": conformer, "beats": beats
-    }))
-    .unwrap()
-}
 
 /// Parameters (not buffers) the model must have, block by block, written out by hand.
 fn expected_parameters() -> i64 {
@@ -64,7 +35,7 @@ fn expected_parameters() -> i64 {
 
 #[test]
 fn full_size_teacher_builds_and_runs_a_10_s_window() {
-    let cfg = full_size_config();
+    let cfg = TeacherConfig::release();
     let vs = nn::VarStore::new(Device::Cpu);
     let teacher = Teacher::new(vs.root(), &cfg).unwrap();
     let params: i64 = vs

@@ -225,6 +225,11 @@ impl KvCache {
         self.self_kv.first().map_or(0, |(k, _)| k.size()[0])
     }
 
+    /// Forgets every step from `len` on (e.g. to decode again from a shared prefix).
+    pub fn truncate(&mut self, len: i64) {
+        self.len = self.len.min(len.max(0));
+    }
+
     /// Reorders candidate rows (beam search); `rows` must keep each row within its clip.
     pub fn reorder(&mut self, rows: &Tensor) {
         for (k, v) in &mut self.self_kv {
@@ -299,6 +304,17 @@ pub struct BartDecoder {
 impl BartDecoder {
     /// Builds the decoder under `vs / "decoder"` and the head under `vs` (checkpoint layout).
     pub fn new(vs: nn::Path, cfg: &BartDecoderConfig) -> Result<Self, ModelError> {
+        ModelError::require_positive(
+            "BART",
+            &[
+                ("d_model", cfg.d_model),
+                ("decoder_layers", cfg.decoder_layers),
+                ("decoder_attention_heads", cfg.decoder_attention_heads),
+                ("decoder_ffn_dim", cfg.decoder_ffn_dim),
+                ("vocab_size", cfg.vocab_size),
+                ("max_position_embeddings", cfg.max_position_embeddings),
+            ],
+        )?;
         if cfg.d_model % cfg.decoder_attention_heads != 0 {
             return Err(ModelError::Unsupported(
                 "BART: d_model not divisible by decoder_attention_heads".into(),

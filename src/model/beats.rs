@@ -72,7 +72,28 @@ fn default_max_distance() -> i64 {
 impl BeatsConfig {
     /// Rejects configurations this implementation does not cover.
     pub fn check_supported(&self) -> Result<(), ModelError> {
+        ModelError::require_positive(
+            "BEATs",
+            &[
+                ("input_patch_size", self.input_patch_size),
+                ("embed_dim", self.embed_dim),
+                ("encoder_layers", self.encoder_layers),
+                ("encoder_embed_dim", self.encoder_embed_dim),
+                ("encoder_ffn_embed_dim", self.encoder_ffn_embed_dim),
+                ("encoder_attention_heads", self.encoder_attention_heads),
+                ("conv_pos", self.conv_pos),
+                ("conv_pos_groups", self.conv_pos_groups),
+                ("num_buckets / 4", self.num_buckets / 4),
+                ("max_distance", self.max_distance),
+            ],
+        )?;
         let mut problems = Vec::new();
+        if self.encoder_embed_dim % self.conv_pos_groups != 0 {
+            problems.push("encoder_embed_dim not divisible by conv_pos_groups".to_owned());
+        }
+        if self.input_patch_size > crate::features::kaldi_fbank::NUM_MEL_BINS {
+            problems.push("input_patch_size larger than the 128 mel bins".to_owned());
+        }
         if self.activation_fn != "gelu" {
             problems.push(format!(
                 "activation_fn {:?} (only gelu)",

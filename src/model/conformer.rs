@@ -80,6 +80,19 @@ fn default_eps() -> f64 {
 impl ConformerConfig {
     /// Rejects configurations this implementation does not cover.
     pub fn check_supported(&self) -> Result<(), ModelError> {
+        ModelError::require_positive(
+            "Conformer",
+            &[
+                ("hidden_size", self.hidden_size),
+                ("num_attention_heads", self.num_attention_heads),
+                ("intermediate_size", self.intermediate_size),
+                (
+                    "conv_depthwise_kernel_size",
+                    self.conv_depthwise_kernel_size,
+                ),
+                ("num_hidden_layers + 1", self.num_hidden_layers + 1),
+            ],
+        )?;
         let mut problems = Vec::new();
         if self.position_embeddings_type.as_deref() != Some("relative") {
             problems.push(format!(

@@ -45,6 +45,16 @@ impl ModelError {
         }
     }
 
+    /// Fails with every dimension in `dims` that is not positive (before any division).
+    pub fn require_positive(what: &str, dims: &[(&str, i64)]) -> Result<(), ModelError> {
+        let bad: Vec<String> = dims
+            .iter()
+            .filter(|(_, v)| *v <= 0)
+            .map(|(k, v)| format!("{k} = {v} must be positive"))
+            .collect();
+        Self::unsupported_if_any(what, &bad)
+    }
+
     /// `Ok` when `problems` is empty, otherwise one [`ModelError::Unsupported`] listing them.
     pub fn unsupported_if_any(what: &str, problems: &[String]) -> Result<(), ModelError> {
         if problems.is_empty() {

@@ -69,6 +69,37 @@ pub struct TeacherConfig {
 }
 
 impl TeacherConfig {
+    /// The released seed-1 configuration (`config/model_config.json` and
+    /// `config/conformer_config.json` of the seed's repository, BEATs iter3+ AS2M `cfg`),
+    /// for building the full-size model without its files (tests, benchmarks).
+    pub fn release() -> Self {
+        let value = serde_json::json!({
+            "captioner": {
+                "max_position_embeddings": 128, "max_cross_position_embeddings": 512,
+                "encoder_layers": 12, "decoder_layers": 6, "decoder_ffn_dim": 3072,
+                "d_model": 768, "vocab_size": 50265, "use_weighted_encoder_repr": false,
+                "encoder_downsample_rate": 3, "use_conv_downsample": true,
+                "use_encoder_embed_mlp": true, "embed_predictor_ffn_dim": 3072,
+                "embed_predictor_out_dim": 768, "encoder_repr_layer_idx": 10,
+                "decoder_start_token_id": 2, "pad_token_id": 1
+            },
+            "conformer": {
+                "conv_depthwise_kernel_size": 31, "hidden_act": "swish", "hidden_size": 768,
+                "intermediate_size": 1536, "layer_norm_eps": 1e-5, "num_attention_heads": 12,
+                "num_hidden_layers": 2, "position_embeddings_type": "relative"
+            },
+            "beats": {
+                "input_patch_size": 16, "embed_dim": 512, "conv_bias": false,
+                "encoder_layers": 12, "encoder_embed_dim": 768, "encoder_ffn_embed_dim": 3072,
+                "encoder_attention_heads": 12, "activation_fn": "gelu",
+                "layer_norm_first": false, "deep_norm": true, "conv_pos": 128,
+                "conv_pos_groups": 16, "relative_position_embedding": true, "num_buckets": 320,
+                "max_distance": 800, "gru_rel_pos": true
+            }
+        });
+        serde_json::from_value(value).expect("the release preset matches the config structs")
+    }
+
     /// The BEATs layer read by the captioner.
     pub fn repr_layer(&self) -> i64 {
         self.captioner
@@ -128,6 +159,30 @@ impl TeacherConfig {
     /// Rejects configurations this implementation does not cover.
     pub fn check_supported(&self) -> Result<(), ModelError> {
         let c = &self.captioner;
+        ModelError::require_positive(
+            "captioner",
+            &[
+                (
+                    "encoder_downsample_rate",
+                    c.encoder_downsample_rate.unwrap_or(1),
+                ),
+                ("downsample kernel", self.downsample().map_or(1, |(k, _)| k)),
+                (
+                    "max_cross_position_embeddings",
+                    c.max_cross_position_embeddings,
+                ),
+                ("encoder_repr_layer_idx", self.repr_layer()),
+                (
+                    "embed_predictor_ffn_dim",
+                    c.embed_predictor_ffn_dim.unwrap_or(1),
+                ),
+                (
+                    "embed_predictor_out_dim",
+                    c.embed_predictor_out_dim.unwrap_or(1),
+                ),
+            ],
+        )?;
+        self.beats.check_supported()?;
         if c.use_weighted_encoder_repr {
             return Err(ModelError::Unsupported(
                 "use_weighted_encoder_repr = true".into(),
