@@ -11,6 +11,7 @@ pub mod config;
 pub mod decode;
 pub mod engine;
 pub mod eval;
+pub mod features;
 pub mod logging;
 pub mod model;
 pub mod torch_info;

@@ -2,6 +2,8 @@
 //! code. No pipeline logic lives here.
 
 mod config_cmd;
+mod convert;
+mod dump;
 mod eval;
 mod version;
 
@@ -36,6 +38,11 @@ pub enum Command {
     Config(config_cmd::ConfigCommand),
     /// Caption metrics (BLEU, METEOR, ROUGE-L, CIDEr-D, SPICE, ...) of hypotheses vs references.
     Eval(eval::EvalArgs),
+    /// Convert foreign checkpoints into a model directory.
+    #[command(subcommand)]
+    Convert(convert::ConvertCommand),
+    /// Run a model directory on inputs and write every intermediate tensor.
+    Dump(dump::DumpArgs),
 }
 
 /// Runs the command line in `std::env::args` and returns the process exit code.
@@ -46,6 +53,8 @@ pub fn main() -> ExitCode {
         Command::Version(a) => version::run(&a),
         Command::Config(c) => config_cmd::run(&c),
         Command::Eval(a) => eval::run(&a),
+        Command::Convert(c) => convert::run(&c),
+        Command::Dump(a) => dump::run(&a),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,173 @@
+//! Model directories: `model.json` (what to build) + `model.safetensors` (the weights).
+//!
+//! Loading builds the model from `model.json`, then checks every tensor the model expects
+//! against the file (missing, unexpected, wrong shape) and reports all mismatches in one
+//! error naming the file before copying anything.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tch::{nn, Device, Tensor};
+
+use super::teacher::{Teacher, TeacherConfig};
+use super::ModelError;
+
+/// File name of the model description inside a model directory.
+pub const MODEL_JSON: &str = "model.json";
+/// File name of the weights inside a model directory.
+pub const MODEL_WEIGHTS: &str = "model.safetensors";
+/// Version of the `model.json` layout written by `soundscribe convert`.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Which architecture a model directory holds, with its configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ModelKind {
+    /// The seed-1 BEATs → Conformer → BART captioner.
+    Teacher(TeacherConfig),
+}
+
+/// `model.json`: everything needed to build and feed the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelSpec {
+    /// Layout version ([`FORMAT_VERSION`]).
+    pub format_version: u32,
+    /// Input sample rate, Hz.
+    pub sample_rate: i64,
+    /// Shortest accepted window, samples.
+    pub min_window_samples: i64,
+    /// Longest accepted window, samples.
+    pub max_window_samples: i64,
+    /// Tokenizer file expected beside `model.json` (BART's byte-level BPE for the teacher).
+    pub tokenizer: String,
+    /// Where the weights came from (informational).
+    #[serde(default)]
+    pub source: BTreeMap<String, String>,
+    /// Architecture and dimensions.
+    #[serde(flatten)]
+    pub model: ModelKind,
+}
+
+impl ModelSpec {
+    /// Reads and parses `dir/model.json`.
+    pub fn read(dir: &Path) -> Result<Self, ModelError> {
+        let path = dir.join(MODEL_JSON);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| ModelError::file(&path, format!("cannot read: {e}")))?;
+        let spec: ModelSpec = serde_json::from_str(&text)
+            .map_err(|e| ModelError::file(&path, format!("invalid model.json: {e}")))?;
+        if spec.format_version != FORMAT_VERSION {
+            return Err(ModelError::file(
+                &path,
+                format!(
+                    "format_version {} is not supported (expected {FORMAT_VERSION})",
+                    spec.format_version
+                ),
+            ));
+        }
+        Ok(spec)
+    }
+
+    /// Writes `dir/model.json` (pretty-printed).
+    pub fn write(&self, dir: &Path) -> Result<(), ModelError> {
+        let path = dir.join(MODEL_JSON);
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| ModelError::file(&path, e.to_string()))?;
+        std::fs::write(&path, text + "\n")
+            .map_err(|e| ModelError::file(&path, format!("cannot write: {e}")))
+    }
+}
+
+/// Compares `expected` names/shapes with `found` and lists every mismatch.
+pub fn mismatches(
+    expected: &HashMap<String, Vec<i64>>,
+    found: &HashMap<String, Vec<i64>>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut names: Vec<_> = expected.keys().collect();
+    names.sort();
+    for name in names {
+        match found.get(name) {
+            None => out.push(format!("missing {name} {:?}", expected[name])),
+            Some(shape) if shape != &expected[name] => out.push(format!(
+                "{name}: shape {shape:?}, expected {:?}",
+                expected[name]
+            )),
+            Some(_) => {}
+        }
+    }
+    let mut extra: Vec<_> = found
+        .keys()
+        .filter(|k| !expected.contains_key(*k))
+        .collect();
+    extra.sort();
+    out.extend(
+        extra
+            .into_iter()
+            .map(|k| format!("unexpected {k} {:?}", found[k])),
+    );
+    out
+}
+
+/// Names and shapes of every variable in `vs`.
+pub fn expected_shapes(vs: &nn::VarStore) -> HashMap<String, Vec<i64>> {
+    vs.variables()
+        .into_iter()
+        .map(|(k, t)| (k, t.size()))
+        .collect()
+}
+
+/// Loads `path` (safetensors) into `vs`, failing with every mismatch listed at once.
+pub fn load_safetensors(vs: &mut nn::VarStore, path: &Path) -> Result<(), ModelError> {
+    let tensors = Tensor::read_safetensors(path)
+        .map_err(|e| ModelError::file(path, format!("cannot read safetensors: {e}")))?;
+    let tensors: HashMap<String, Tensor> = tensors.into_iter().collect();
+    let found = tensors.iter().map(|(k, t)| (k.clone(), t.size())).collect();
+    let problems = mismatches(&expected_shapes(vs), &found);
+    if !problems.is_empty() {
+        return Err(ModelError::file(
+            path,
+            format!(
+                "{} tensor mismatch(es) with the model:\n  {}",
+                problems.len(),
+                problems.join("\n  ")
+            ),
+        ));
+    }
+    let _guard = tch::no_grad_guard();
+    for (name, mut var) in vs.variables() {
+        var.f_copy_(&tensors[&name])
+            .map_err(|e| ModelError::file(path, format!("{name}: {e}")))?;
+    }
+    Ok(())
+}
+
+/// A loaded model directory.
+#[derive(Debug)]
+pub struct LoadedModel {
+    /// The directory.
+    pub dir: PathBuf,
+    /// Its `model.json`.
+    pub spec: ModelSpec,
+    /// Owns the weights.
+    pub vs: nn::VarStore,
+    /// The teacher built from them.
+    pub teacher: Teacher,
+}
+
+/// Builds the model described by `dir/model.json` on `device` and loads its weights.
+pub fn load_model_dir(dir: &Path, device: Device) -> Result<LoadedModel, ModelError> {
+    let spec = ModelSpec::read(dir)?;
+    let mut vs = nn::VarStore::new(device);
+    let ModelKind::Teacher(cfg) = &spec.model;
+    let teacher = Teacher::new(vs.root(), cfg)
+        .map_err(|e| ModelError::file(dir.join(MODEL_JSON), e.to_string()))?;
+    load_safetensors(&mut vs, &dir.join(MODEL_WEIGHTS))?;
+    Ok(LoadedModel {
+        dir: dir.to_owned(),
+        spec,
+        vs,
+        teacher,
+    })
+}
