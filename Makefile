@@ -17,6 +17,7 @@ help:
 setup:
 	@scripts/setup-system.sh
 	@scripts/setup-torch.sh
+	@scripts/setup-python-test-deps.sh
 
 setup-cuda:
 	@scripts/setup-system.sh

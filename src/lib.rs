@@ -9,4 +9,5 @@
 pub mod cli;
 pub mod config;
 pub mod logging;
+pub mod publish;
 pub mod torch_info;

@@ -2,6 +2,7 @@
 //! code. No pipeline logic lives here.
 
 mod config_cmd;
+mod listen;
 mod version;
 
 use std::process::ExitCode;
@@ -33,6 +34,9 @@ pub enum Command {
     /// Configuration files.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
+    /// Watch a running daemon: print captions and status as they arrive, report gaps.
+    #[command(visible_alias = "tail")]
+    Listen(listen::ListenArgs),
 }
 
 /// Runs the command line in `std::env::args` and returns the process exit code.
@@ -42,6 +46,7 @@ pub fn main() -> ExitCode {
     let result = match args.command {
         Command::Version(a) => version::run(&a),
         Command::Config(c) => config_cmd::run(&c),
+        Command::Listen(a) => listen::run(&a),
     };
     match result {
         Ok(code) => code,
