@@ -1,10 +1,17 @@
 //! The PUB socket: binds the configured endpoints, sends `[topic, payload]`, closes cleanly.
 //!
 //! Behaviour of the `zeromq` crate (0.7) this relies on, checked in `tests/publish_*.rs`:
-//! - `send` never blocks on subscribers. Each subscriber has a queue of 100 000 messages
-//!   (the crate's fixed high-water mark); when it is full, further messages *to that
-//!   subscriber* are dropped, others are unaffected. Subscribers see the loss as a jump in
-//!   `seq`. With no subscriber connected, messages are discarded at once.
+//! - `send` never blocks on subscribers: it puts the message on a socket-wide fan-out queue
+//!   (100 000 messages; when full, the message is dropped for *every* subscriber) and a
+//!   task copies it to each subscriber's queue. The crate means those per-subscriber
+//!   queues to hold 100 000 messages and drop beyond that (PUB high-water-mark policy), but
+//!   in 0.7.0 they do not bound: every copy goes through a fresh clone of the queue's
+//!   sender, and a fresh futures-channel sender always gets a slot. So a subscriber that
+//!   stops reading without disconnecting costs memory (captions are ~1 KB, a few per
+//!   second) instead of losing messages; `tests/publish_pyzmq.rs` kept 288 000 of 400 000
+//!   queued for such a subscriber, the rest lost to the fan-out queue during the burst.
+//!   Subscribers see any loss as a jump in `seq`. With no subscriber, messages are
+//!   discarded at once.
 //! - A subscriber only receives messages sent after its subscription reached the
 //!   publisher (the ZeroMQ "slow joiner"): the first messages after it connects are lost.
 //! - Messages still queued when the socket is dropped are lost; [`Publisher::close`] waits
