@@ -20,12 +20,14 @@ setup:
 	@scripts/setup-torch.sh
 	@scripts/fetch-text-embedders.sh
 	@scripts/fetch-eval-assets.sh
+	@scripts/setup-python-test-deps.sh
 
 setup-cuda:
 	@scripts/setup-system.sh
 	@scripts/setup-torch.sh --cuda
 	@scripts/fetch-text-embedders.sh
 	@scripts/fetch-eval-assets.sh
+	@scripts/setup-python-test-deps.sh
 
 demo: setup
 	$(CARGO) build $(CARGO_FLAGS) --release

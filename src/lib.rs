@@ -14,5 +14,6 @@ pub mod eval;
 pub mod features;
 pub mod logging;
 pub mod model;
+pub mod publish;
 pub mod torch_info;
 pub mod train;

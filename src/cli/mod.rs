@@ -5,6 +5,7 @@ mod config_cmd;
 mod convert;
 mod dump;
 mod eval;
+mod listen;
 mod version;
 
 use std::process::ExitCode;
@@ -43,6 +44,9 @@ pub enum Command {
     Convert(convert::ConvertCommand),
     /// Run a model directory on inputs and write every intermediate tensor.
     Dump(dump::DumpArgs),
+    /// Watch a running daemon: print captions and status as they arrive, report gaps.
+    #[command(visible_alias = "tail")]
+    Listen(listen::ListenArgs),
 }
 
 /// Runs the command line in `std::env::args` and returns the process exit code.
@@ -55,6 +59,7 @@ pub fn main() -> ExitCode {
         Command::Eval(a) => eval::run(&a),
         Command::Convert(c) => convert::run(&c),
         Command::Dump(a) => dump::run(&a),
+        Command::Listen(a) => listen::run(&a),
     };
     match result {
         Ok(code) => code,

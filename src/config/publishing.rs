@@ -12,6 +12,12 @@ pub struct PublishingConfig {
     pub endpoints: Vec<String>,
     /// Seconds between `status` heartbeats.
     pub heartbeat_s: f64,
+    /// Captions the engine may hand over before the publisher catches up (bounded
+    /// channel between the engine thread and the async publisher).
+    pub queue_captions: usize,
+    /// On shutdown, milliseconds to wait for queued messages to reach subscribers
+    /// before the socket is closed (messages still queued after that are lost).
+    pub linger_ms: u64,
 }
 
 impl Default for PublishingConfig {
@@ -19,6 +25,8 @@ impl Default for PublishingConfig {
         PublishingConfig {
             endpoints: vec!["tcp://127.0.0.1:5556".to_owned()],
             heartbeat_s: 5.0,
+            queue_captions: 256,
+            linger_ms: 500,
         }
     }
 }
@@ -50,6 +58,18 @@ impl PublishingConfig {
             issues.push(ConfigIssue::new(
                 format!("{at}.heartbeat_s"),
                 format!("must be in (0, 3600], got {}", self.heartbeat_s),
+            ));
+        }
+        if self.queue_captions == 0 {
+            issues.push(ConfigIssue::new(
+                format!("{at}.queue_captions"),
+                "must be at least 1",
+            ));
+        }
+        if self.linger_ms > 60_000 {
+            issues.push(ConfigIssue::new(
+                format!("{at}.linger_ms"),
+                format!("must be at most 60000 (one minute), got {}", self.linger_ms),
             ));
         }
     }

@@ -1,0 +1,188 @@
+//! The reading side: a SUB socket that decodes what arrives, and sequence-gap tracking.
+//!
+//! [`Subscriber::recv`] never fails on a bad message: it returns the raw frames together
+//! with the [`DecodeError`], so a client can report it and carry on. [`GapTracker`] turns
+//! per-source sequence numbers into "n captions missing" reports.
+
+use std::collections::HashMap;
+
+use zeromq::{Socket, SocketOptions, SocketRecv, SubSocket, ZmqError};
+
+use super::message::Message;
+use super::schema::{self, DecodeError};
+
+/// A ZeroMQ SUB socket connected to one publisher endpoint.
+pub struct Subscriber {
+    socket: SubSocket,
+    endpoint: String,
+}
+
+impl std::fmt::Debug for Subscriber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscriber")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One message as received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The first frame, lossily as text.
+    pub topic: String,
+    /// The raw frames (normally `[topic, payload]`).
+    pub frames: Vec<Vec<u8>>,
+    /// The decoded message, or why it was rejected.
+    pub message: Result<Message, DecodeError>,
+}
+
+impl Subscriber {
+    /// Connects to `endpoint` and subscribes to each topic prefix in `topics` (`""` is
+    /// everything). Waits, without limit, until the publisher is reachable: wrap it in a
+    /// timeout where that matters.
+    pub async fn connect(endpoint: &str, topics: &[String]) -> Result<Subscriber, ZmqError> {
+        let mut options = SocketOptions::default();
+        options.no_connect_timeout();
+        let mut socket = SubSocket::with_options(options);
+        socket.connect(endpoint).await?;
+        for topic in topics {
+            socket.subscribe(topic).await?;
+        }
+        Ok(Subscriber {
+            socket,
+            endpoint: endpoint.to_owned(),
+        })
+    }
+
+    /// The endpoint this subscriber is connected to.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Waits for the next message; errors only when the socket itself fails.
+    pub async fn recv(&mut self) -> Result<Received, ZmqError> {
+        let frames: Vec<Vec<u8>> = self
+            .socket
+            .recv()
+            .await?
+            .into_vec()
+            .into_iter()
+            .map(|b| b.to_vec())
+            .collect();
+        let topic = frames
+            .first()
+            .map(|t| String::from_utf8_lossy(t).into_owned())
+            .unwrap_or_default();
+        let message = schema::decode_frames(&frames);
+        Ok(Received {
+            topic,
+            frames,
+            message,
+        })
+    }
+
+    /// Unsubscribes and closes the socket.
+    pub async fn close(self) {
+        let _ = self.socket.close().await;
+    }
+}
+
+/// What one sequence number says about the stream of its source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeqEvent {
+    /// The first caption seen from this source.
+    First,
+    /// Exactly the expected next number.
+    InOrder,
+    /// Numbers `expected..got` never arrived.
+    Gap {
+        /// The number that should have come.
+        expected: u64,
+        /// The number that came.
+        got: u64,
+    },
+    /// The number went backwards or repeated: the publisher restarted (or duplicated).
+    Restart {
+        /// The last number seen before.
+        last: u64,
+        /// The number that came.
+        got: u64,
+    },
+}
+
+impl SeqEvent {
+    /// How many captions are missing (0 unless this is a gap).
+    pub fn missing(&self) -> u64 {
+        match *self {
+            SeqEvent::Gap { expected, got } => got - expected,
+            _ => 0,
+        }
+    }
+}
+
+/// Remembers the last sequence number of every source.
+#[derive(Debug, Default, Clone)]
+pub struct GapTracker {
+    last: HashMap<String, u64>,
+}
+
+impl GapTracker {
+    /// An empty tracker.
+    pub fn new() -> GapTracker {
+        GapTracker::default()
+    }
+
+    /// Records `seq` for `source` and classifies it.
+    pub fn observe(&mut self, source: &str, seq: u64) -> SeqEvent {
+        let event = match self.last.get(source) {
+            None => SeqEvent::First,
+            Some(&last) if last.checked_add(1) == Some(seq) => SeqEvent::InOrder,
+            Some(&last) if seq > last => SeqEvent::Gap {
+                expected: last + 1,
+                got: seq,
+            },
+            Some(&last) => SeqEvent::Restart { last, got: seq },
+        };
+        self.last.insert(source.to_owned(), seq);
+        event
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaps_and_restarts_are_classified() {
+        let mut t = GapTracker::new();
+        assert_eq!(t.observe("a", 5), SeqEvent::First);
+        assert_eq!(t.observe("a", 6), SeqEvent::InOrder);
+        assert_eq!(t.observe("b", 0), SeqEvent::First);
+        let gap = t.observe("a", 9);
+        assert_eq!(
+            gap,
+            SeqEvent::Gap {
+                expected: 7,
+                got: 9
+            }
+        );
+        assert_eq!(gap.missing(), 2);
+        assert_eq!(t.observe("a", 0), SeqEvent::Restart { last: 9, got: 0 });
+        assert_eq!(t.observe("a", 1), SeqEvent::InOrder);
+        assert_eq!(t.observe("b", 1), SeqEvent::InOrder);
+        assert_eq!(
+            t.observe("a", u64::MAX),
+            SeqEvent::Gap {
+                expected: 2,
+                got: u64::MAX
+            }
+        );
+        assert_eq!(
+            t.observe("a", u64::MAX),
+            SeqEvent::Restart {
+                last: u64::MAX,
+                got: u64::MAX
+            }
+        );
+    }
+}
