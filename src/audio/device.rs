@@ -1,11 +1,10 @@
 //! Live capture through cpal (pinned `=0.18.2`, ALSA host on Linux).
 //!
-//! The data callback does exactly two things: `push_slice` of whole frames into a
-//! `ringbuf` SPSC ring (allocated before the stream starts) and relaxed atomic adds to the
-//! source's counters — no allocation, lock, log or syscall. Frames that do not fit are
-//! counted in `frames_overrun`; the ring never overwrites. cpal 0.18 reports xruns and
-//! stream failures through the error callback, which only sets atomics as well; the source
-//! thread reads them and rebuilds the stream (see `source`). The sample format is
+//! The data callback is [`CaptureProducer::push`](super::ring::CaptureProducer::push):
+//! `push_slice` of whole frames into a `ringbuf` SPSC ring allocated before the stream
+//! starts, plus relaxed atomic counters — no allocation, lock, log or syscall. cpal 0.18
+//! reports xruns and stream failures through the error callback, which only sets atomics
+//! as well; the source thread reads them and rebuilds the stream (see `source`). The sample format is
 //! dispatched once, at build time; conversion to `f32` happens on the source thread.
 
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
@@ -14,11 +13,10 @@ use std::time::Duration;
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{ErrorKind, FromSample, SampleFormat, SizedSample, StreamConfig};
-use ringbuf::traits::{Consumer, Observer, Producer, Split};
-use ringbuf::{HeapCons, HeapRb};
 use serde::Serialize;
 
 use super::queue::SourceStats;
+use super::ring::{capture_ring, CaptureConsumer};
 use super::AudioError;
 
 /// Seconds of audio the capture ring holds before frames are counted as overruns.
@@ -51,18 +49,7 @@ pub fn list_input_devices() -> Result<Vec<DeviceInfo>, AudioError> {
         let id = d.id().ok();
         let configs = d
             .supported_input_configs()
-            .map(|it| {
-                it.map(|c| {
-                    format!(
-                        "{} ch, {}-{} Hz, {}",
-                        c.channels(),
-                        c.min_sample_rate(),
-                        c.max_sample_rate(),
-                        c.sample_format()
-                    )
-                })
-                .collect()
-            })
+            .map(|it| summarise(it.collect()))
             .unwrap_or_default();
         out.push(DeviceInfo {
             name: id
@@ -82,6 +69,32 @@ pub fn list_input_devices() -> Result<Vec<DeviceInfo>, AudioError> {
         });
     }
     Ok(out)
+}
+
+/// One line per sample format and rate range, with channel counts merged into ranges
+/// (ALSA plugins such as `null` report every count from 1 to 64).
+fn summarise(mut ranges: Vec<cpal::SupportedStreamConfigRange>) -> Vec<String> {
+    ranges.sort_by_key(|r| (r.sample_format().to_string(), r.min_sample_rate(), r.max_sample_rate(), r.channels()));
+    let mut lines: Vec<(String, u16, u16)> = Vec::new();
+    for r in &ranges {
+        let key = format!("{} Hz, {}", rate_range(r.min_sample_rate(), r.max_sample_rate()), r.sample_format());
+        match lines.last_mut() {
+            Some((k, _, hi)) if *k == key && *hi + 1 == r.channels() => *hi = r.channels(),
+            _ => lines.push((key, r.channels(), r.channels())),
+        }
+    }
+    lines
+        .into_iter()
+        .map(|(key, lo, hi)| if lo == hi { format!("{lo} ch, {key}") } else { format!("{lo}-{hi} ch, {key}") })
+        .collect()
+}
+
+fn rate_range(lo: u32, hi: u32) -> String {
+    if lo == hi {
+        lo.to_string()
+    } else {
+        format!("{lo}-{hi}")
+    }
 }
 
 /// Why a running stream stopped delivering, as the error callback saw it.
@@ -119,36 +132,11 @@ fn code_kind(c: u8) -> ErrorKind {
     }
 }
 
-/// The source thread's end of the ring, converting the device's format to `f32`.
-trait RingRead {
-    fn pop_into(&mut self, out: &mut Vec<f32>, max_samples: usize) -> usize;
-}
-
-struct Ring<T: SizedSample> {
-    cons: HeapCons<T>,
-    scratch: Vec<T>,
-}
-
-impl<T: SizedSample + Send> RingRead for Ring<T>
-where
-    f32: FromSample<T>,
-{
-    fn pop_into(&mut self, out: &mut Vec<f32>, max_samples: usize) -> usize {
-        let n = max_samples.min(self.cons.occupied_len());
-        if self.scratch.len() < n {
-            self.scratch.resize(n, T::EQUILIBRIUM);
-        }
-        let got = self.cons.pop_slice(&mut self.scratch[..n]);
-        out.extend(self.scratch[..got].iter().map(|s| s.to_sample::<f32>()));
-        got
-    }
-}
-
 /// A running capture stream. Lives on the source thread that opened it.
 pub struct DeviceCapture {
     name: String,
     _stream: cpal::Stream,
-    ring: Box<dyn RingRead>,
+    ring: CaptureConsumer,
     rate: u32,
     channels: u16,
     health: Arc<AtomicU8>,
@@ -228,9 +216,7 @@ impl DeviceCapture {
 
     /// Moves up to `max_frames` captured frames into `buf` (cleared first) without waiting.
     pub fn read(&mut self, buf: &mut Vec<f32>, max_frames: usize) -> usize {
-        buf.clear();
-        let ch = usize::from(self.channels);
-        self.ring.pop_into(buf, max_frames * ch) / ch
+        self.ring.read(buf, max_frames)
     }
 
     /// Whether the error callback has reported a failure.
@@ -309,32 +295,18 @@ fn build<T>(
     config: &StreamConfig,
     stats: &Arc<SourceStats>,
     health: &Arc<AtomicU8>,
-) -> Result<(cpal::Stream, Box<dyn RingRead>), cpal::Error>
+) -> Result<(cpal::Stream, CaptureConsumer), cpal::Error>
 where
-    T: SizedSample + Send + 'static,
+    T: SizedSample + Send + Sync + 'static,
     f32: FromSample<T>,
 {
-    let ch = usize::from(config.channels.max(1));
     let frames = (f64::from(config.sample_rate) * RING_SECONDS).ceil() as usize;
-    let (mut prod, cons) = HeapRb::<T>::new(frames.max(1) * ch).split();
-    let data_stats = stats.clone();
+    let (mut producer, consumer) = capture_ring::<T>(frames, config.channels, stats.clone());
     let err_stats = stats.clone();
     let err_health = health.clone();
     let stream = dev.build_input_stream::<T, _, _>(
         *config,
-        move |data: &[T], _: &cpal::InputCallbackInfo| {
-            // Whole frames only, so channels never shift.
-            let room = prod.vacant_len() / ch * ch;
-            let n = room.min(data.len());
-            let pushed = prod.push_slice(&data[..n]);
-            data_stats
-                .frames_in
-                .fetch_add((data.len() / ch) as u64, Relaxed);
-            let lost = (data.len() - pushed) / ch;
-            if lost > 0 {
-                data_stats.frames_overrun.fetch_add(lost as u64, Relaxed);
-            }
-        },
+        move |data: &[T], _: &cpal::InputCallbackInfo| producer.push(data),
         move |err: cpal::Error| match err.kind() {
             ErrorKind::Xrun => {
                 err_stats.xruns.fetch_add(1, Relaxed);
@@ -344,9 +316,5 @@ where
         },
         Some(Duration::from_secs(5)),
     )?;
-    let ring: Box<dyn RingRead> = Box::new(Ring {
-        cons,
-        scratch: Vec::with_capacity(frames * ch / 4),
-    });
-    Ok((stream, ring))
+    Ok((stream, consumer))
 }

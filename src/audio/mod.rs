@@ -12,6 +12,7 @@ pub mod pcm;
 pub mod pipeline;
 pub mod queue;
 pub mod resample;
+pub mod ring;
 pub mod source;
 pub mod window;
 
@@ -20,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 pub use pipeline::Pipeline;
-pub use queue::{RecvOutcome, SourceStats, StatsSnapshot, WindowReceivers, WindowSender};
+pub use queue::{QueuePolicy, RecvOutcome, SourceStats, StatsSnapshot, WindowReceivers, WindowSender};
 pub use resample::MonoResampler;
 pub use source::{FrontEnd, SourceHandle};
 pub use window::{WindowSpec, Windower};

@@ -8,9 +8,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Weak};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Select, Sender, TrySendError};
+use crossbeam_channel::{Receiver, Select, SendTimeoutError, Sender, TrySendError};
 use serde::Serialize;
 
 use super::{AudioError, SourceId, Window};
@@ -76,8 +76,7 @@ counters! {
 pub struct WindowSender {
     tx: Sender<Window>,
     evict: Receiver<Window>,
-    overflow: Overflow,
-    forward_gated: bool,
+    policy: QueuePolicy,
     consumer: Weak<()>,
     stats: Arc<SourceStats>,
 }
@@ -95,7 +94,7 @@ impl WindowSender {
         if w.gated {
             self.stats.windows_gated.fetch_add(1, Relaxed);
             self.stats.samples_gated.fetch_add(new, Relaxed);
-            if !self.forward_gated {
+            if !self.policy.forward_gated {
                 return Ok(());
             }
         } else {
@@ -103,11 +102,14 @@ impl WindowSender {
             self.stats.samples_queued.fetch_add(new, Relaxed);
         }
         let mut w = w;
+        if self.policy.wait_when_full {
+            return self.send_waiting(w);
+        }
         loop {
             match self.tx.try_send(w) {
                 Ok(()) => return Ok(()),
                 Err(TrySendError::Disconnected(_)) => return Err(AudioError::Closed),
-                Err(TrySendError::Full(back)) => match self.overflow {
+                Err(TrySendError::Full(back)) => match self.policy.overflow {
                     Overflow::DropNewest => {
                         self.count_drop(&back);
                         return Ok(());
@@ -120,6 +122,19 @@ impl WindowSender {
                         w = back;
                     }
                 },
+            }
+        }
+    }
+
+    /// Offline input: wait for room instead of dropping, while the consumer exists.
+    fn send_waiting(&self, mut w: Window) -> Result<(), AudioError> {
+        loop {
+            match self.tx.send_timeout(w, Duration::from_millis(100)) {
+                Ok(()) => return Ok(()),
+                Err(SendTimeoutError::Timeout(back)) if self.consumer.strong_count() > 0 => {
+                    w = back;
+                }
+                Err(_) => return Err(AudioError::Closed),
             }
         }
     }
@@ -141,6 +156,31 @@ impl WindowSender {
     /// Windows waiting in the queue now.
     pub fn pending(&self) -> usize {
         self.tx.len()
+    }
+}
+
+/// How one source's queue behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueuePolicy {
+    /// Windows that may wait for the consumer.
+    pub capacity: usize,
+    /// What a full queue drops (live sources).
+    pub overflow: Overflow,
+    /// Wait for room instead of dropping: for offline files, which have no deadline.
+    pub wait_when_full: bool,
+    /// Queue gated windows too (empty, `gated = true`), for listings.
+    pub forward_gated: bool,
+}
+
+impl QueuePolicy {
+    /// A live-source queue: `capacity` windows, `overflow` when full, gated windows not sent.
+    pub fn live(capacity: usize, overflow: Overflow) -> Self {
+        QueuePolicy {
+            capacity,
+            overflow,
+            wait_when_full: false,
+            forward_gated: false,
+        }
     }
 }
 
@@ -174,22 +214,19 @@ impl WindowReceivers {
         }
     }
 
-    /// Adds a queue of `capacity` windows for `source` and returns its sending end.
+    /// Adds a queue for `source` and returns its sending end.
     pub fn add_source(
         &mut self,
         source: SourceId,
-        capacity: usize,
-        overflow: Overflow,
-        forward_gated: bool,
+        policy: QueuePolicy,
         stats: Arc<SourceStats>,
     ) -> WindowSender {
-        let (tx, rx) = crossbeam_channel::bounded(capacity.max(1));
+        let (tx, rx) = crossbeam_channel::bounded(policy.capacity.max(1));
         self.rxs.push((source, rx.clone()));
         WindowSender {
             tx,
             evict: rx,
-            overflow,
-            forward_gated,
+            policy,
             consumer: Arc::downgrade(&self.alive),
             stats,
         }
@@ -222,7 +259,7 @@ impl WindowReceivers {
     /// Waits for the next window from any source, until every source has finished.
     pub fn recv(&mut self) -> Option<Window> {
         loop {
-            let far = Instant::now() + std::time::Duration::from_secs(3600);
+            let far = Instant::now() + Duration::from_secs(3600);
             match self.recv_deadline(far) {
                 Ok(w) => return Some(w),
                 Err(RecvOutcome::Closed) => return None,
@@ -266,7 +303,7 @@ mod tests {
     fn full_queue_drops_oldest_and_counts() {
         let stats = Arc::new(SourceStats::default());
         let mut rx = WindowReceivers::new();
-        let tx = rx.add_source("s".into(), 2, Overflow::DropOldest, false, stats.clone());
+        let tx = rx.add_source("s".into(), QueuePolicy::live(2, Overflow::DropOldest), stats.clone());
         for seq in 0..5 {
             tx.send(window(seq, false)).unwrap();
         }
@@ -284,7 +321,7 @@ mod tests {
     fn drop_newest_keeps_the_queue() {
         let stats = Arc::new(SourceStats::default());
         let mut rx = WindowReceivers::new();
-        let tx = rx.add_source("s".into(), 2, Overflow::DropNewest, false, stats.clone());
+        let tx = rx.add_source("s".into(), QueuePolicy::live(2, Overflow::DropNewest), stats.clone());
         for seq in 0..5 {
             tx.send(window(seq, false)).unwrap();
         }
@@ -298,7 +335,7 @@ mod tests {
     fn gated_windows_are_counted_not_sent() {
         let stats = Arc::new(SourceStats::default());
         let mut rx = WindowReceivers::new();
-        let tx = rx.add_source("s".into(), 2, Overflow::DropOldest, false, stats.clone());
+        let tx = rx.add_source("s".into(), QueuePolicy::live(2, Overflow::DropOldest), stats.clone());
         tx.send(window(0, true)).unwrap();
         drop(tx);
         assert!(rx.recv().is_none());
@@ -309,7 +346,7 @@ mod tests {
     fn sender_sees_consumer_gone() {
         let stats = Arc::new(SourceStats::default());
         let mut rx = WindowReceivers::new();
-        let tx = rx.add_source("s".into(), 2, Overflow::DropOldest, false, stats);
+        let tx = rx.add_source("s".into(), QueuePolicy::live(2, Overflow::DropOldest), stats);
         drop(rx);
         assert!(matches!(tx.send(window(0, false)), Err(AudioError::Closed)));
     }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::device::{DeviceCapture, StreamHealth};
 use super::file::FileReader;
 use super::pcm::PcmReader;
-use super::queue::{SourceStats, WindowReceivers, WindowSender};
+use super::queue::{QueuePolicy, SourceStats, WindowReceivers, WindowSender};
 use super::window::WindowSpec;
 use super::{AudioError, FrameRead, Pipeline, SourceId};
 use crate::config::{Config, DeviceSource, SourceConfig};
@@ -58,6 +58,8 @@ pub struct FrontEnd {
 impl FrontEnd {
     /// Starts every source in `config`, producing windows at `model_rate` Hz. With
     /// `forward_gated`, gated windows are queued too (empty, `gated = true`) for listings.
+    /// Live sources drop per `windowing.overflow` when the consumer falls behind; files
+    /// read as fast as possible (`realtime = false`) wait for it instead.
     ///
     /// Files are opened before this returns, so a bad file fails here, naming it.
     pub fn start(
@@ -78,13 +80,15 @@ impl FrontEnd {
                 config.windowing.silence_gate_dbfs,
             )?;
             let stats = Arc::new(SourceStats::default());
-            let sender = receivers.add_source(
-                id.clone(),
-                config.windowing.queue_windows,
-                config.windowing.overflow,
+            // Offline files have no deadline: they wait for the engine instead of dropping.
+            let offline = matches!(src, SourceConfig::File(f) if !f.realtime);
+            let policy = QueuePolicy {
+                capacity: config.windowing.queue_windows,
+                overflow: config.windowing.overflow,
+                wait_when_full: offline,
                 forward_gated,
-                stats.clone(),
-            );
+            };
+            let sender = receivers.add_source(id.clone(), policy, stats.clone());
             let ctx = Ctx {
                 id: id.clone(),
                 spec,

@@ -1,6 +1,7 @@
 //! Command-line interface: parses arguments, calls into the library, prints, picks the exit
 //! code. No pipeline logic lives here.
 
+mod audio_cmd;
 mod config_cmd;
 mod version;
 
@@ -33,6 +34,9 @@ pub enum Command {
     /// Configuration files.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
+    /// Audio front end: list capture devices, run sources and print their windows.
+    #[command(subcommand)]
+    Audio(audio_cmd::AudioCommand),
 }
 
 /// Runs the command line in `std::env::args` and returns the process exit code.
@@ -42,6 +46,7 @@ pub fn main() -> ExitCode {
     let result = match args.command {
         Command::Version(a) => version::run(&a),
         Command::Config(c) => config_cmd::run(&c),
+        Command::Audio(c) => audio_cmd::run(&c),
     };
     match result {
         Ok(code) => code,
