@@ -6,6 +6,7 @@
 
 #![deny(missing_docs)]
 
+pub mod audio;
 pub mod cli;
 pub mod config;
 pub mod decode;

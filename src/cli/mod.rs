@@ -1,6 +1,7 @@
 //! Command-line interface: parses arguments, calls into the library, prints, picks the exit
 //! code. No pipeline logic lives here.
 
+mod audio_cmd;
 mod config_cmd;
 mod convert;
 mod dump;
@@ -47,6 +48,9 @@ pub enum Command {
     /// Watch a running daemon: print captions and status as they arrive, report gaps.
     #[command(visible_alias = "tail")]
     Listen(listen::ListenArgs),
+    /// Audio front end: list capture devices, run sources and print their windows.
+    #[command(subcommand)]
+    Audio(audio_cmd::AudioCommand),
 }
 
 /// Runs the command line in `std::env::args` and returns the process exit code.
@@ -60,6 +64,7 @@ pub fn main() -> ExitCode {
         Command::Convert(c) => convert::run(&c),
         Command::Dump(a) => dump::run(&a),
         Command::Listen(a) => listen::run(&a),
+        Command::Audio(c) => audio_cmd::run(&c),
     };
     match result {
         Ok(code) => code,

@@ -25,7 +25,7 @@ pub use logging::{LogFormat, LoggingConfig};
 pub use model::{DeviceChoice, ModelConfig};
 pub use publishing::PublishingConfig;
 pub use sources::{DeviceSource, FileSource, PcmFormat, PcmSource, SourceConfig};
-pub use windowing::WindowingConfig;
+pub use windowing::{Overflow, WindowingConfig};
 
 /// The whole configuration of `soundscribe serve`, as read from one TOML file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -18,8 +18,21 @@ pub struct WindowingConfig {
     /// Skip windows whose RMS is below this level (dBFS); no gate when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub silence_gate_dbfs: Option<f64>,
-    /// Windows a source may have waiting for the engine before the oldest are dropped.
+    /// Windows a source may have waiting for the engine before `overflow` applies.
     pub queue_windows: usize,
+    /// Which window to drop when a source's queue is full (never blocks the source).
+    pub overflow: Overflow,
+}
+
+/// What a full per-source window queue does with one more window; drops are counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overflow {
+    /// Drop the oldest waiting window: captions stay current when the engine falls behind.
+    #[default]
+    DropOldest,
+    /// Drop the new window: what is queued is kept.
+    DropNewest,
 }
 
 impl Default for WindowingConfig {
@@ -29,6 +42,7 @@ impl Default for WindowingConfig {
             hop_s: 2.5,
             silence_gate_dbfs: None,
             queue_windows: 8,
+            overflow: Overflow::DropOldest,
         }
     }
 }
