@@ -244,6 +244,11 @@ fn nonsensical_dimensions_are_errors_not_panics() {
         config,
         ..sources(&fx)
     };
-    let err = convert_teacher(&src, &tmp.path().join("out")).unwrap_err().to_string();
-    assert!(err.contains("encoder_downsample_rate = -3 must be positive"), "{err}");
+    let err = convert_teacher(&src, &tmp.path().join("out"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("encoder_downsample_rate = -3 must be positive"),
+        "{err}"
+    );
 }
