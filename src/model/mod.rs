@@ -3,12 +3,16 @@
 //! assembled in `teacher`; `traits` is the surface decoding is written against.
 
 pub mod bart;
+mod bart_attention;
 pub mod beats;
 pub mod checkpoint;
 pub mod conformer;
 pub mod convert_teacher;
 pub mod dump;
+mod pickle;
+pub mod pickle_value;
 pub mod teacher;
+pub mod teacher_config;
 pub mod torch_zip;
 pub mod traits;
 
