@@ -249,12 +249,12 @@ impl CaptionDecoder for Teacher {
 
     fn step(&self, cache: &mut KvCache, tokens: &Tensor) -> Result<Tensor, ModelError> {
         let _guard = tch::no_grad_guard();
-        self.decoder.step(cache, tokens)
+        self.decoder.step(cache, &tokens.to_device(self.device()))
     }
 
     fn reorder(&self, cache: &mut KvCache, rows: &Tensor) {
         let _guard = tch::no_grad_guard();
-        cache.reorder(rows);
+        cache.reorder(&rows.to_device(self.device()));
     }
 
     fn logits(&self, memory: &Memory, per_clip: i64, ids: &Tensor) -> Result<Tensor, ModelError> {
@@ -268,6 +268,6 @@ impl CaptionDecoder for Teacher {
             )));
         }
         let cross = self.decoder.cross_kv(&memory.states, Some(&memory.valid));
-        Ok(self.decoder.forward(ids, &cross))
+        Ok(self.decoder.forward(&ids.to_device(self.device()), &cross))
     }
 }
