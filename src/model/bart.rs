@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
+use super::bart_attention::{attend, attend_shared, BartAttention};
 use super::ModelError;
 
 /// Offset of BART's learned position embeddings (rows 0 and 1 are never used).
@@ -99,94 +100,6 @@ fn act(name: &str, x: &Tensor) -> Tensor {
         "gelu_new" => x.gelu("tanh"),
         _ => x.gelu("none"),
     }
-}
-
-/// `BartAttention` (used for both self- and cross-attention).
-#[derive(Debug)]
-struct BartAttention {
-    q_proj: nn::Linear,
-    k_proj: nn::Linear,
-    v_proj: nn::Linear,
-    out_proj: nn::Linear,
-    num_heads: i64,
-    head_dim: i64,
-}
-
-impl BartAttention {
-    fn new(vs: nn::Path, cfg: &BartDecoderConfig) -> Self {
-        let d = cfg.d_model;
-        let lin = |name: &str| nn::linear(&vs / name, d, d, Default::default());
-        BartAttention {
-            q_proj: lin("q_proj"),
-            k_proj: lin("k_proj"),
-            v_proj: lin("v_proj"),
-            out_proj: lin("out_proj"),
-            num_heads: cfg.decoder_attention_heads,
-            head_dim: d / cfg.decoder_attention_heads,
-        }
-    }
-
-    /// (N, L, D) → (N, H, L, dh).
-    fn heads(&self, x: Tensor) -> Tensor {
-        let (n, l, _) = x.size3().expect("attention input is (N, L, D)");
-        x.view([n, l, self.num_heads, self.head_dim])
-            .transpose(1, 2)
-    }
-
-    /// (N, H, L, dh) → (N, L, D) → out_proj.
-    fn merge(&self, x: Tensor) -> Tensor {
-        let (n, _, l, _) = x.size4().expect("attention output is (N, H, L, dh)");
-        let x = x
-            .transpose(1, 2)
-            .reshape([n, l, self.num_heads * self.head_dim]);
-        self.out_proj.forward(&x)
-    }
-
-    fn query(&self, x: &Tensor) -> Tensor {
-        self.heads(self.q_proj.forward(x) * (self.head_dim as f64).powf(-0.5))
-    }
-
-    /// Key and value heads of `x`: each (N, H, L, dh).
-    fn key_value(&self, x: &Tensor) -> (Tensor, Tensor) {
-        (
-            self.heads(self.k_proj.forward(x)),
-            self.heads(self.v_proj.forward(x)),
-        )
-    }
-}
-
-/// softmax(q·kᵀ + mask)·v for (N, H, Lq, dh) against (N, H, Lk, dh).
-fn attend(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> Tensor {
-    let scores = q.matmul(&k.transpose(-1, -2));
-    let scores = match mask {
-        Some(m) => scores + m,
-        None => scores,
-    };
-    scores.softmax(-1, Kind::Float).matmul(v)
-}
-
-/// Cross-attention where `q` has `per_clip` rows per clip of `k`/`v`:
-/// q (B·k, H, Lq, dh), k/v (B, H, S, dh), mask (B, 1, 1, S).
-fn attend_shared(
-    q: &Tensor,
-    k: &Tensor,
-    v: &Tensor,
-    mask: Option<&Tensor>,
-    per_clip: i64,
-) -> Tensor {
-    if per_clip == 1 {
-        return attend(q, k, v, mask);
-    }
-    let (n, h, lq, dh) = q.size4().expect("query is (N, H, L, dh)");
-    let b = n / per_clip;
-    let q = q
-        .view([b, per_clip, h, lq, dh])
-        .permute([0, 2, 1, 3, 4])
-        .reshape([b, h, per_clip * lq, dh]);
-    attend(&q, k, v, mask)
-        .view([b, h, per_clip, lq, dh])
-        .permute([0, 2, 1, 3, 4])
-        .reshape([n, h, lq, dh])
 }
 
 /// Cross-attention keys and values of one clip batch, computed once per clip.

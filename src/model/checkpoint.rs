@@ -164,6 +164,7 @@ pub fn load_model_dir(dir: &Path, device: Device) -> Result<LoadedModel, ModelEr
     let teacher = Teacher::new(vs.root(), cfg)
         .map_err(|e| ModelError::file(dir.join(MODEL_JSON), e.to_string()))?;
     load_safetensors(&mut vs, &dir.join(MODEL_WEIGHTS))?;
+    vs.freeze(); // inference only: no autograd bookkeeping even outside no_grad
     Ok(LoadedModel {
         dir: dir.to_owned(),
         spec,

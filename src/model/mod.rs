@@ -4,12 +4,16 @@
 //! holds the sentence embedders used for reranking and InfoNCE.
 
 pub mod bart;
+mod bart_attention;
 pub mod beats;
 pub mod checkpoint;
 pub mod conformer;
 pub mod convert_teacher;
 pub mod dump;
+mod pickle;
+pub mod pickle_value;
 pub mod teacher;
+pub mod teacher_config;
 pub mod text;
 pub mod torch_zip;
 pub mod traits;
