@@ -119,9 +119,10 @@ pub(super) fn at(s: &[char], i: usize, pred: impl Fn(char) -> bool) -> bool {
     s.get(i).is_some_and(|&c| pred(c))
 }
 
-/// End of input counts as a non-letter for trailing contexts (one caption per line).
+/// `[^\p{Alpha}]` trailing context; `\p{Alpha}` is ASCII in the JFlex that built 3.4.1, and
+/// the end of a caption counts as its newline.
 fn not_alpha_or_end(s: &[char], i: usize) -> bool {
-    !at(s, i, char::is_alphabetic)
+    !at(s, i, |c| c.is_ascii_alphabetic())
 }
 
 /// `WORD = LETTER (LETTER|DIGIT)* ([.!?] LETTER (LETTER|DIGIT)*)*`
@@ -189,7 +190,7 @@ fn dash_entity(s: &[char], i: usize) -> Option<Cand> {
     None
 }
 
-/// `WORD/REDAUX`, `SWORD/SREDAUX`, `WORD`, `WORD\./INSENTP`, `(E|Yahoo|Jeopardy)!`.
+/// `WORD/REDAUX`, `SWORD/SREDAUX`, `WORD`, `WORD\./INSENTP`.
 fn word_rules(s: &[char], i: usize) -> Option<Cand> {
     let w = word_len(s, i);
     let mut best = cand(w, w, Out::Same);
@@ -197,8 +198,8 @@ fn word_rules(s: &[char], i: usize) -> Option<Cand> {
     if w > 0 && r > 0 {
         best = cand(w + r, w, Out::Same);
     }
-    // SWORD: letters ending in a letter other than n, followed by n't.
-    let alpha = run(s, i, char::is_alphabetic);
+    // SWORD: ASCII letters (3.4.1) ending in a letter other than n, followed by n't.
+    let alpha = run(s, i, |c| c.is_ascii_alphabetic());
     if alpha >= 2 {
         let p = i + alpha - 1;
         let before_n = s[p - 1];
@@ -220,12 +221,6 @@ fn word_rules(s: &[char], i: usize) -> Option<Cand> {
     {
         best = cand(w + 2, w + 1, Out::Same);
     }
-    for bang in ["e!", "yahoo!", "jeopardy!"] {
-        let n = lit(s, i, bang);
-        if n > 0 && best.as_ref().is_none_or(|b| n > b.total) {
-            best = cand(n, n, Out::Same);
-        }
-    }
     best
 }
 
@@ -239,8 +234,13 @@ fn apostrophe_word(s: &[char], i: usize) -> Option<Cand> {
         n = n.max(lit(s, i, w));
     }
     if at(s, i, is_apos) {
+        // 'n' anywhere; 'n only before a non-letter (CoreNLP 3.4.1: "'Neill" is ` Neill).
         if lit(s, i + 1, "n") == 1 {
-            n = n.max(if at(s, i + 2, is_apos) { 3 } else { 2 });
+            if at(s, i + 2, is_apos) {
+                n = n.max(3);
+            } else if !at(s, i + 2, is_letter) {
+                n = n.max(2);
+            }
         }
         if at(s, i + 1, |c| ('2'..='9').contains(&c)) && lit(s, i + 2, "0s") == 2 {
             n = n.max(4);
@@ -282,99 +282,143 @@ fn apostrophe_word(s: &[char], i: usize) -> Option<Cand> {
 
 /// URLs, e-mail addresses, @names and #hashtags.
 fn web(s: &[char], i: usize) -> Option<Cand> {
+    let n = [full_url(s, i), likely_url(s, i), email(s, i), twitter(s, i)]
+        .into_iter()
+        .max()
+        .unwrap_or(0);
+    cand(n, n, Out::Same)
+}
+
+/// `FULLURL = (ftp|svn|http|https|mailto)://[^ "<>|()]+[^ "<>|.!?(){},-]` (3.4.1's form).
+fn full_url(s: &[char], i: usize) -> usize {
     let mut n = 0;
-    for scheme in ["http://", "https://", "ftp://", "mailto://"] {
+    for scheme in ["http://", "https://", "ftp://", "svn://", "mailto://"] {
         let p = lit(s, i, scheme);
         if p > 0 {
-            let bad = |c: char| is_space(c) || "\"<>|(){}[]".contains(c);
-            let mut body = run(s, i + p, |c| !bad(c));
-            while body > 0 && "'.!?,;:&-".contains(s[i + p + body - 1]) {
-                body -= 1;
-            }
-            if body > 0 {
-                n = n.max(p + body);
+            let body = run(s, i + p, |c| !is_space(c) && !"\"<>|(){}".contains(c));
+            let ok_last = |c: char| !".!?(){},-".contains(c);
+            if let Some(last) = (1..body).rev().find(|&k| ok_last(s[i + p + k])) {
+                n = n.max(p + last + 1);
             }
         }
     }
-    let url_char = |c: char| !is_space(c) && !"\"<>|.!?(){},".contains(c) && c != '`' && c != '\'';
-    let host = |j: usize| -> usize {
-        // (label\.)+ label, labels of URL characters
-        let mut k = j;
-        let mut last_label_start = j;
+    n
+}
+
+/// `LIKELYURL`: `www.` host with a 2-4 letter TLD, or lower-case labels ending in
+/// `.com|.net|.org|.edu` (the original's class `[^...,-_$]` is a range that excludes digits,
+/// capitals, `-` and `_`), optionally with a `/path` of two or more characters.
+fn likely_url(s: &[char], i: usize) -> usize {
+    let www_label = |c: char| !is_space(c) && !"\"<>|.!?(){},".contains(c);
+    let plain_label =
+        |c: char| !is_space(c) && !"\"`'<>|.!?(){}$".contains(c) && !(','..='_').contains(&c);
+    let mut host = 0;
+    if lit(s, i, "www.") == 4 {
+        // (label\.)+ [a-zA-Z]{2,4}: try every label end, keep the longest valid one.
+        let mut k = i + 4;
         loop {
-            let l = run(s, k, url_char);
+            let l = run(s, k, www_label);
+            if l == 0 || !at(s, k + l, |c| c == '.') {
+                break;
+            }
+            k += l + 1;
+            let tld = run(s, k, |c| c.is_ascii_alphabetic());
+            if (2..=4).contains(&tld) {
+                host = host.max(k + tld - i);
+            }
+        }
+    }
+    let mut k = i;
+    loop {
+        let l = run(s, k, plain_label);
+        if l == 0 || !at(s, k + l, |c| c == '.') {
+            break;
+        }
+        k += l + 1;
+        for tld in ["com", "net", "org", "edu"] {
+            if lit(s, k, tld) == 3 && s[k..k + 3].iter().all(char::is_ascii_lowercase) {
+                host = host.max(k + 3 - i);
+            }
+        }
+    }
+    if host == 0 {
+        return 0;
+    }
+    let p = i + host;
+    if at(s, p, |c| c == '/') {
+        let body = run(s, p + 1, |c| !is_space(c) && !"\"<>|()".contains(c));
+        let ok_last = |c: char| !".!?(){},-".contains(c);
+        if let Some(last) = (1..body).rev().find(|&k| ok_last(s[p + 1 + k])) {
+            return host + 2 + last;
+        }
+    }
+    host
+}
+
+/// `EMAIL = [a-zA-Z0-9][^ ...]*@([^ ....]+\.)*[^ ....]+` (CoreNLP 3.4.1's loose form: the
+/// local part may hold anything but spaces and brackets, the domain is dot-separated labels).
+fn email(s: &[char], i: usize) -> usize {
+    // Optional `<`/`&lt;` before and `>`/`&gt;` after.
+    let open = if at(s, i, |c| c == '<') {
+        1
+    } else {
+        lit(s, i, "&lt;")
+    };
+    let n = open + email_body(s, i + open);
+    if n == open {
+        return 0;
+    }
+    n + if at(s, i + n, |c| c == '>') {
+        1
+    } else {
+        lit(s, i + n, "&gt;")
+    }
+}
+
+fn email_body(s: &[char], i: usize) -> usize {
+    if !at(s, i, |c| c.is_ascii_alphanumeric()) {
+        return 0;
+    }
+    let allowed = |c: char| !is_space(c) && !"\"<>|(){}".contains(c);
+    let r = run(s, i, allowed);
+    let mut best = 0;
+    for k in (i + 1..i + r).filter(|&k| s[k] == '@') {
+        let mut j = k + 1;
+        loop {
+            let l = run(s, j, |c| allowed(c) && c != '.');
             if l == 0 {
                 break;
             }
-            last_label_start = k;
-            k += l;
-            if at(s, k, |c| c == '.') && at(s, k + 1, url_char) {
-                k += 1;
-            } else {
+            best = best.max(j + l - i);
+            if !at(s, j + l, |c| c == '.') {
                 break;
             }
-        }
-        let tld: String = s[last_label_start..k]
-            .iter()
-            .collect::<String>()
-            .to_lowercase();
-        let dotted = last_label_start > j;
-        let www = lit(s, j, "www.") == 4;
-        if dotted
-            && (matches!(tld.as_str(), "com" | "net" | "org" | "edu")
-                || (www
-                    && (2..=4).contains(&tld.len())
-                    && tld.chars().all(|c| c.is_ascii_alphabetic())))
-        {
-            k - j
-        } else {
-            0
-        }
-    };
-    let h = host(i);
-    if h > 0 {
-        let mut len = h;
-        if at(s, i + h, |c| c == '/') {
-            let mut p = run(s, i + h + 1, |c| !is_space(c) && !"\"<>|()".contains(c));
-            while p > 0 && ".!?(){},-".contains(s[i + h + p]) {
-                p -= 1;
-            }
-            if p > 0 {
-                len += 1 + p;
-            }
-        }
-        n = n.max(len);
-    }
-    // EMAIL
-    let local = run(s, i, |c| c.is_ascii_alphanumeric() || "._%+-".contains(c));
-    if local > 0 && at(s, i + local, |c| c == '@') {
-        let d = run(s, i + local + 1, |c| {
-            c.is_ascii_alphanumeric() || c == '.' || c == '-'
-        });
-        let mut d2 = d;
-        while d2 > 0 && !s[i + local + d2].is_ascii_alphanumeric() {
-            d2 -= 1;
-        }
-        if d2 >= 2 && s[i + local + 1].is_ascii_alphanumeric() {
-            n = n.max(local + 1 + d2);
+            j += l + 1;
         }
     }
-    // TWITTER: @name, #hashtag
+    best
+}
+
+/// `TWITTER`: `@name` or `#hashtag`.
+fn twitter(s: &[char], i: usize) -> usize {
+    let mut n = 0;
     if at(s, i, |c| c == '@' || c == '\u{FF20}')
         && at(s, i + 1, |c| c.is_ascii_alphabetic() || c == '_')
     {
-        n = n.max(1 + run(s, i + 1, |c| c.is_ascii_alphanumeric() || c == '_'));
+        n = 1 + run(s, i + 1, |c| c.is_ascii_alphanumeric() || c == '_');
     }
-    if at(s, i, |c| c == '#' || c == '\u{FF03}') && at(s, i + 1, is_letter) {
-        let mut l = run(s, i + 1, |c| is_letter(c) || is_digit(c) || c == '_');
-        while l > 0 && s[i + l] == '_' {
-            l -= 1;
-        }
-        if l >= 2 {
+    // #hashtag: letters only in 3.4.1 ("#tag100km" is "#tag" "100km").
+    if at(s, i, |c| c == '#' || c == '\u{FF03}') {
+        let l = run(s, i + 1, is_letter);
+        if l >= 1 {
             n = n.max(1 + l);
         }
     }
-    cand(n, n, Out::Same)
+    // PROG_LANGS: c++, c#, f#.
+    for lang in ["c++", "c#", "f#"] {
+        n = n.max(lit(s, i, lang));
+    }
+    n
 }
 
 /// `REDAUX` and `SREDAUX` standing alone before a non-letter ("it 's", "n't").

@@ -5,7 +5,7 @@ use super::chars::{is_alnum, is_apos_etc, is_digit, is_misc_symbol, is_quote, is
 use super::lexer::{at, cand, lit, run, Cand, Out};
 use super::words::{ABBREV1, ABBREV2, ABBREV3, CASE_FIRST, SENTENCE_STARTERS};
 
-/// `NUM = DIGIT*([.,]DIGIT+)+ | DIGIT+([.:,]DIGIT+)*`, length at `i`.
+/// `NUM = DIGIT*([.:,]DIGIT+)+ | DIGIT+([.:,]DIGIT+)*` (3.4.1 allows a leading `:`).
 fn num_len(s: &[char], i: usize) -> usize {
     let groups = |mut j: usize, seps: &str| {
         while at(s, j, |c| seps.contains(c)) && at(s, j + 1, is_digit) {
@@ -15,7 +15,7 @@ fn num_len(s: &[char], i: usize) -> usize {
     };
     let lead = run(s, i, is_digit);
     let a = {
-        let j = groups(i + lead, ".,");
+        let j = groups(i + lead, ".:,");
         if j > i + lead {
             j - i
         } else {
@@ -161,13 +161,20 @@ pub fn abbreviation(s: &[char], i: usize) -> Option<Cand> {
     let acro = acro_len(s, i);
     if acro > 0 && at(s, i + acro, |c| c == '.') {
         let len = acro + 1;
-        // ACRONYM / SPACENLS StarterWord (SPACENL | [?!]): the period also ends the sentence.
+        // ACRONYM / SPACENLS (StarterWord | SGML) SPACENL: the period also ends the sentence.
         let sp = run(s, i + len, is_space);
         let w = i + len + sp;
-        if sp > 0 && at(s, w, |c| c.is_uppercase()) {
-            for starter in SENTENCE_STARTERS {
-                let n = lit(s, w, starter);
-                if n > 0 && at(s, w + n, |c| is_space(c) || c == '?' || c == '!') {
+        if sp > 0 {
+            let mut next = Vec::new();
+            if at(s, w, char::is_uppercase) {
+                next.extend(SENTENCE_STARTERS.iter().map(|st| lit(s, w, st)));
+            }
+            if at(s, w, |c| c == '<') {
+                next.push(sgml_len(s, w));
+            }
+            for n in next {
+                let end = w + n == s.len(); // the line's newline follows
+                if n > 0 && (end || at(s, w + n, is_space)) {
                     let tok = if len == 2 { 1 } else { len };
                     offer(cand(len + sp + n + 1, tok, Out::Same));
                 }
@@ -205,13 +212,7 @@ pub fn quote_rules(s: &[char], i: usize) -> Option<Cand> {
         1
     } else if lit(s, i, "&quot;") > 0 {
         6
-    } else if at(s, i, |c| {
-        matches!(
-            c,
-            '`' | '\'' | '\u{91}' | '\u{92}' | '\u{2018}' | '\u{2019}'
-        )
-    }) && at(s, i + 1, |c| c == '\'')
-    {
+    } else if at(s, i, |c| c == '\'') && at(s, i + 1, |c| c == '\'') {
         2
     } else {
         0
@@ -253,12 +254,14 @@ pub fn bracket_symbol(s: &[char], i: usize) -> Option<Cand> {
         _ => None,
     };
     let mut best = text.and_then(|t| cand(1, 1, Out::Text(t.into())));
-    // SMILEY = [<>]?[:;=][\-o\*']?[\(\)DPdpO\\{@\|\[\]] / non-alphanumeric
+    // SMILEY = [<>]?[:;=][\-o\*']?[\(\)DPdpO\\{@\|\[\]] / [^A-Za-z0-9]
     let mut j = i + usize::from(at(s, i, |c| c == '<' || c == '>'));
     if at(s, j, |c| matches!(c, ':' | ';' | '=')) {
         j += 1;
         j += usize::from(at(s, j, |c| matches!(c, '-' | 'o' | '*' | '\'')));
-        if at(s, j, |c| "()DPdpO\\{@|[]".contains(c)) && !at(s, j + 1, is_alnum) {
+        if at(s, j, |c| "()DPdpO\\{@|[]".contains(c))
+            && !at(s, j + 1, |c| c.is_ascii_alphanumeric())
+        {
             let text: String = s[i..=j]
                 .iter()
                 .map(|&c| match c {
@@ -274,18 +277,13 @@ pub fn bracket_symbol(s: &[char], i: usize) -> Option<Cand> {
         return best;
     }
     if c == '<' {
-        // SGML: <tag ...> or </tag> on one line.
-        let start = i + 1 + usize::from(at(s, i + 1, |c| c == '/' || c == '!' || c == '?'));
-        if at(s, start, |c| c.is_ascii_alphabetic()) {
-            let body = run(s, start, |c| c != '>' && c != '\n' && c != '\r');
-            if at(s, start + body, |c| c == '>') {
-                let n = start + body + 1 - i;
-                let text: String = s[i..i + n]
-                    .iter()
-                    .map(|&c| if c == ' ' { '\u{A0}' } else { c })
-                    .collect();
-                return cand(n, n, Out::Text(text));
-            }
+        let n = sgml_len(s, i);
+        if n > 0 {
+            let text: String = s[i..i + n]
+                .iter()
+                .map(|&c| if c == ' ' { '\u{A0}' } else { c })
+                .collect();
+            return cand(n, n, Out::Text(text));
         }
         return cand(1, 1, Out::Same);
     }
@@ -299,6 +297,76 @@ pub fn bracket_symbol(s: &[char], i: usize) -> Option<Cand> {
         return cand(1, 1, Out::Same);
     }
     None
+}
+
+/// `SGML`: `<!...>`, `<?...>`, `</name>` or `<name attr="v" attr2=v2 flag />` on one line.
+fn sgml_len(s: &[char], i: usize) -> usize {
+    let name = |j: usize| {
+        if at(s, j, |c| c.is_ascii_alphabetic()) {
+            1 + run(s, j + 1, |c| {
+                c.is_ascii_alphanumeric() || "_:.-".contains(c)
+            })
+        } else {
+            0
+        }
+    };
+    let close = |j: usize| {
+        let j = j + run(s, j, |c| c == ' ');
+        if at(s, j, |c| c == '>') {
+            j + 1 - i
+        } else {
+            0
+        }
+    };
+    if at(s, i + 1, |c| c == '!' || c == '?')
+        && at(s, i + 2, |c| c.is_ascii_alphabetic() || c == '-')
+    {
+        let body = run(s, i + 2, |c| !matches!(c, '>' | '\r' | '\n'));
+        return if at(s, i + 2 + body, |c| c == '>') {
+            body + 3
+        } else {
+            0
+        };
+    }
+    if at(s, i + 1, |c| c == '/') {
+        let n = name(i + 2);
+        return if n > 0 { close(i + 2 + n) } else { 0 };
+    }
+    let n = name(i + 1);
+    if n == 0 {
+        return 0;
+    }
+    let mut j = i + 1 + n;
+    loop {
+        let sp = run(s, j, |c| c == ' ');
+        let a = if sp > 0 { name(j + sp) } else { 0 };
+        if a == 0 {
+            break;
+        }
+        let mut k = j + sp + a;
+        let eq = k + run(s, k, |c| c == ' ');
+        if at(s, eq, |c| c == '=') {
+            let v = eq + 1 + run(s, eq + 1, |c| c == ' ');
+            let q = s.get(v).copied();
+            let value = match q {
+                Some(q @ ('\'' | '"')) => {
+                    let body = run(s, v + 1, |c| c != q);
+                    if at(s, v + 1 + body, |c| c == q) {
+                        body + 2
+                    } else {
+                        0
+                    }
+                }
+                _ => name(v),
+            };
+            if value > 0 {
+                k = v + value;
+            }
+        }
+        j = k;
+    }
+    let j = j + run(s, j, |c| c == ' ');
+    close(j + usize::from(at(s, j, |c| c == '/')))
 }
 
 /// Hyphens, ellipses, footnote marks, asterisks, in-sentence and final punctuation.
@@ -331,6 +399,14 @@ pub fn punctuation(s: &[char], i: usize) -> Option<Cand> {
         }
         '\u{85}' | '\u{2026}' => cand(1, 1, Out::Text("...".into())),
         '@' | '#' | '_' | '*' => same(run(s, i, |x| x == c)),
+        '\\' if at(s, i + 1, |c| c == '*') => {
+            // ASTS also takes up to three escaped asterisks: \* \*\* \*\*\*
+            let mut n = 2;
+            while n < 6 && at(s, i + n, |c| c == '\\') && at(s, i + n + 1, |c| c == '*') {
+                n += 2;
+            }
+            same(n)
+        }
         ',' | ';' | ':' | '\u{3001}' | '=' | '/' => same(1),
         '?' | '!' => same(run(s, i, |c| c == '?' || c == '!')),
         '\u{A1}'
@@ -360,26 +436,36 @@ pub fn tbspec(s: &[char], i: usize) -> Option<Cand> {
 /// (`and/or`).
 pub fn thing(s: &[char], i: usize) -> Option<Cand> {
     let mut best = tbspec(s, i);
-    let mut offer = |n: usize, out: Out| {
-        if n > 0 && best.as_ref().is_none_or(|b| n > b.total) {
-            best = cand(n, n, out);
+    let mut offer = |total: usize, tok: usize, out: Out| {
+        if tok > 0 && best.as_ref().is_none_or(|b| total > b.total) {
+            best = cand(total, tok, out);
         }
     };
     if !at(s, i, is_alnum) {
         return best;
     }
-    offer(hthing_len(s, i), Out::Same);
-    offer(
-        thing_len(s, i),
-        Out::Quotes {
-            probably_left: false,
-        },
-    );
-    offer(thing3_len(s, i), Out::Same);
+    let quotes = || Out::Quotes {
+        probably_left: false,
+    };
+    let h = hthing_len(s, i);
+    offer(h, h, Out::Same);
+    // HTHING\./INSENTP: "U.S.-based.," keeps its period.
+    if h > 0 && at(s, i + h, |c| c == '.') && at(s, i + h + 1, |c| matches!(c, ',' | ';' | ':')) {
+        offer(h + 2, h + 1, Out::Same);
+    }
+    let t = thing_len(s, i);
+    offer(t, t, quotes());
+    // THING\./INSENTP (active in 3.4.1): "1end.," keeps its period.
+    if t > 0 && at(s, i + t, |c| c == '.') && at(s, i + t + 1, |c| matches!(c, ',' | ';' | ':')) {
+        offer(t + 2, t + 1, quotes());
+    }
+    let t3 = thing3_len(s, i);
+    offer(t3, t3, Out::Same);
     let a = thinga_len(s, i);
     if a > 0 {
         let text: String = s[i..i + a].iter().collect();
         offer(
+            a,
             a,
             Out::Text(text.replace("&amp;", "&").replace("&AMP;", "&")),
         );
@@ -418,20 +504,17 @@ fn thinga_len(s: &[char], i: usize) -> usize {
     }
 }
 
-/// `HTHING = [alnum][alnum.,\u00AD]* (-([alnum\u00AD]+(\.DIGIT+)? | ACRO2\.))+`
+/// `HTHING = [A-Za-z0-9][A-Za-z0-9.,\u00AD]* (-([A-Za-z0-9\u00AD]+ | ACRO2\.))+`
+/// (ASCII only in CoreNLP 3.4.1: "caféU.S.-based" is not one token).
 fn hthing_len(s: &[char], i: usize) -> usize {
-    let mut j = i
-        + 1
-        + run(s, i + 1, |c| {
-            is_alnum(c) || matches!(c, '.' | ',' | '\u{AD}')
-        });
+    let ascii = |c: char| c.is_ascii_alphanumeric();
+    if !at(s, i, ascii) {
+        return 0;
+    }
+    let mut j = i + 1 + run(s, i + 1, |c| ascii(c) || matches!(c, '.' | ',' | '\u{AD}'));
     let start = j;
     while at(s, j, |c| c == '-') {
-        let a = run(s, j + 1, |c| is_alnum(c) || c == '\u{AD}');
-        let mut part = a;
-        if a > 0 && at(s, j + 1 + a, |c| c == '.') && at(s, j + 2 + a, is_digit) {
-            part = a + 1 + run(s, j + 2 + a, is_digit);
-        }
+        let mut part = run(s, j + 1, |c| ascii(c) || c == '\u{AD}');
         let acro = acro2_len(s, j + 1);
         if acro > 0 && at(s, j + 1 + acro, |c| c == '.') {
             part = part.max(acro + 1);
@@ -458,7 +541,8 @@ fn acro2_len(s: &[char], i: usize) -> usize {
     }
 }
 
-/// `THING = (dol APOS alnum)? (alnum+ | NUMBER) (HYPHEN (dol APOS alnum)? (alnum+ | NUM))*`
+/// `THING = (dol APOS alnum)? alnum+ (HYPHEN (dol APOS alnum)? alnum+)*` (3.4.1: no numbers
+/// with separators inside; "3.5-inch" is an `HTHING`).
 fn thing_len(s: &[char], i: usize) -> usize {
     let part = |j: usize| -> usize {
         let p = if at(s, j, |c| "dDoOlL".contains(c))
@@ -469,7 +553,7 @@ fn thing_len(s: &[char], i: usize) -> usize {
         } else {
             0
         };
-        let a = run(s, j + p, is_alnum).max(num_len(s, j + p));
+        let a = run(s, j + p, is_alnum);
         if a == 0 && p == 0 {
             0
         } else {
@@ -495,15 +579,16 @@ fn thing_len(s: &[char], i: usize) -> usize {
 
 /// `THING3 = alnum+ (-alpha+){0,2} (\\?/ alnum+ (-alpha+){0,2}){1,2}`
 fn thing3_len(s: &[char], i: usize) -> usize {
+    // \p{Alpha} and \p{Digit} are ASCII classes in the JFlex that built 3.4.1.
     let seg = |j: usize| -> usize {
-        let a = run(s, j, is_alnum);
+        let a = run(s, j, |c| c.is_ascii_alphanumeric());
         if a == 0 {
             return 0;
         }
         let mut k = j + a;
         for _ in 0..2 {
-            if at(s, k, |c| c == '-') && at(s, k + 1, char::is_alphabetic) {
-                k += 1 + run(s, k + 1, char::is_alphabetic);
+            if at(s, k, |c| c == '-') && at(s, k + 1, |c| c.is_ascii_alphabetic()) {
+                k += 1 + run(s, k + 1, |c| c.is_ascii_alphabetic());
             }
         }
         k - j
