@@ -134,30 +134,29 @@ fn is_json(path: &Path, text: &str) -> bool {
 
 /// Reads a references file (CSV or JSON).
 pub fn read_references(path: &Path) -> Result<References, EvalError> {
-    let text = read(path)?;
-    let refs = if is_json(path, &text) {
-        references_json(path, &text)?
-    } else {
-        references_csv(path, &text)?
-    };
-    if refs.ids.is_empty() {
-        return Err(format_err(path, None, "no references in the file"));
-    }
-    Ok(refs)
+    read_items(path, "references", references_json, references_csv)
 }
 
 /// Reads a hypotheses file (CSV, JSON or JSON lines).
 pub fn read_hypotheses(path: &Path) -> Result<Hypotheses, EvalError> {
+    read_items(path, "hypotheses", hypotheses_json, hypotheses_csv)
+}
+
+type Parser<T> = fn(&Path, &str) -> Result<Captions<T>, EvalError>;
+
+fn read_items<T>(
+    path: &Path,
+    what: &str,
+    json: Parser<T>,
+    csv: Parser<T>,
+) -> Result<Captions<T>, EvalError> {
     let text = read(path)?;
-    let hyps = if is_json(path, &text) {
-        hypotheses_json(path, &text)?
-    } else {
-        hypotheses_csv(path, &text)?
-    };
-    if hyps.ids.is_empty() {
-        return Err(format_err(path, None, "no hypotheses in the file"));
+    let parse = if is_json(path, &text) { json } else { csv };
+    let items = parse(path, &text)?;
+    if items.ids.is_empty() {
+        return Err(format_err(path, None, format!("no {what} in the file")));
     }
-    Ok(hyps)
+    Ok(items)
 }
 
 /// Pairs every hypothesis with its references; an id on one side only is an error.
