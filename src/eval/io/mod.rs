@@ -117,10 +117,15 @@ pub struct Dataset {
     pub refs: Vec<Vec<String>>,
 }
 
+/// The file's text, without a UTF-8 byte-order mark (spreadsheet exports add one).
 fn read(path: &Path) -> Result<String, EvalError> {
-    std::fs::read_to_string(path).map_err(|cause| EvalError::Read {
+    let text = std::fs::read_to_string(path).map_err(|cause| EvalError::Read {
         path: path.to_owned(),
         cause,
+    })?;
+    Ok(match text.strip_prefix('\u{FEFF}') {
+        Some(rest) => rest.to_string(),
+        None => text,
     })
 }
 
