@@ -113,3 +113,28 @@ pub fn find_java() -> Result<PathBuf, String> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_jars_are_named_with_the_way_to_get_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let assets = JavaAssets::at(dir.path());
+        let err = assets.meteor_jar().unwrap_err();
+        assert!(
+            err.contains("meteor-1.5.jar") && err.contains("fetch-eval-assets.sh"),
+            "{err}"
+        );
+
+        std::fs::create_dir_all(dir.path().join("spice")).unwrap();
+        std::fs::write(dir.path().join("spice/spice-1.0.jar"), b"jar").unwrap();
+        let err = assets.spice_jar().unwrap_err();
+        assert!(
+            err.contains("stanford-corenlp-3.6.0.jar")
+                && err.contains("not on any package registry"),
+            "{err}"
+        );
+    }
+}

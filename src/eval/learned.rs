@@ -126,6 +126,55 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
 mod tests {
     use super::*;
 
+    /// Fixed numbers standing in for models, to check the arithmetic of the formulas only.
+    struct Fixed;
+
+    impl FluencyDetector for Fixed {
+        fn name(&self) -> String {
+            "fixed-probs".into()
+        }
+        fn error_probs(&self, captions: &[String]) -> Result<Vec<f64>, String> {
+            Ok(captions
+                .iter()
+                .map(|c| if c.contains("and and") { 0.95 } else { 0.1 })
+                .collect())
+        }
+    }
+
+    impl SentenceEmbedder for Fixed {
+        fn name(&self) -> String {
+            "letter-counts".into()
+        }
+        fn embed(&self, sentences: &[String]) -> Result<Vec<Vec<f32>>, String> {
+            Ok(sentences
+                .iter()
+                .map(|s| vec![s.matches('a').count() as f32, s.matches('o').count() as f32])
+                .collect())
+        }
+    }
+
+    #[test]
+    fn penalty_applies_above_threshold_and_models_are_named() {
+        let cands = vec!["a dog".to_string(), "a dog and and".to_string()];
+        let fl = spider_fl(&Fixed, &cands, &[0.8, 0.8]).unwrap();
+        assert_eq!(fl.per_item, vec![0.8, 0.8 * (1.0 - PENALTY)]);
+        assert_eq!(fl.models, vec!["fixed-probs".to_string()]);
+
+        let refs = vec![
+            vec!["a dog".to_string(), "oo".to_string()],
+            vec!["a dog".to_string()],
+        ];
+        let f = fense(&Fixed, &Fixed, &cands, &refs).unwrap();
+        // "a dog" = (1, 1): cosine 1 with itself, 1/sqrt(2) with "oo" = (0, 2).
+        let want0 = (1.0 + std::f64::consts::FRAC_1_SQRT_2) / 2.0;
+        assert!((f.per_item[0] - want0).abs() < 1e-9);
+        assert_eq!(
+            f.models,
+            vec!["letter-counts".to_string(), "fixed-probs".to_string()]
+        );
+        assert!(f.per_item[1] < 0.11); // disfluent: ×0.1
+    }
+
     #[test]
     fn cosine_of_parallel_and_zero_vectors() {
         assert!((cosine(&[1.0, 2.0], &[2.0, 4.0]) - 1.0).abs() < 1e-12);

@@ -8,10 +8,12 @@
 //! The rules cover English text; rare token classes of the original (SGML attributes over
 //! several lines, phone numbers, emoticon variants) are simplified.
 
+use super::abbrev::abbreviation;
 use super::chars::{is_apos, is_apos_etc, is_digit, is_letter, is_space, latex_quotes};
-use super::rules_other::{
-    abbreviation, bracket_symbol, currency, number_rules, punctuation, quote_rules, thing,
-};
+use super::numbers::{currency, number_rules};
+use super::symbols::{bracket_symbol, punctuation, quote_rules};
+use super::things::thing;
+use super::web::web;
 use super::words::{APOSTROPHE_WORDS, ASSIMILATIONS};
 
 /// What a rule produces.
@@ -119,9 +121,10 @@ pub(super) fn at(s: &[char], i: usize, pred: impl Fn(char) -> bool) -> bool {
     s.get(i).is_some_and(|&c| pred(c))
 }
 
-/// End of input counts as a non-letter for trailing contexts (one caption per line).
+/// `[^\p{Alpha}]` trailing context; `\p{Alpha}` is ASCII in the JFlex that built 3.4.1, and
+/// the end of a caption counts as its newline.
 fn not_alpha_or_end(s: &[char], i: usize) -> bool {
-    !at(s, i, char::is_alphabetic)
+    !at(s, i, |c| c.is_ascii_alphabetic())
 }
 
 /// `WORD = LETTER (LETTER|DIGIT)* ([.!?] LETTER (LETTER|DIGIT)*)*`
@@ -189,7 +192,7 @@ fn dash_entity(s: &[char], i: usize) -> Option<Cand> {
     None
 }
 
-/// `WORD/REDAUX`, `SWORD/SREDAUX`, `WORD`, `WORD\./INSENTP`, `(E|Yahoo|Jeopardy)!`.
+/// `WORD/REDAUX`, `SWORD/SREDAUX`, `WORD`, `WORD\./INSENTP`.
 fn word_rules(s: &[char], i: usize) -> Option<Cand> {
     let w = word_len(s, i);
     let mut best = cand(w, w, Out::Same);
@@ -197,8 +200,8 @@ fn word_rules(s: &[char], i: usize) -> Option<Cand> {
     if w > 0 && r > 0 {
         best = cand(w + r, w, Out::Same);
     }
-    // SWORD: letters ending in a letter other than n, followed by n't.
-    let alpha = run(s, i, char::is_alphabetic);
+    // SWORD: ASCII letters (3.4.1) ending in a letter other than n, followed by n't.
+    let alpha = run(s, i, |c| c.is_ascii_alphabetic());
     if alpha >= 2 {
         let p = i + alpha - 1;
         let before_n = s[p - 1];
@@ -220,12 +223,6 @@ fn word_rules(s: &[char], i: usize) -> Option<Cand> {
     {
         best = cand(w + 2, w + 1, Out::Same);
     }
-    for bang in ["e!", "yahoo!", "jeopardy!"] {
-        let n = lit(s, i, bang);
-        if n > 0 && best.as_ref().is_none_or(|b| n > b.total) {
-            best = cand(n, n, Out::Same);
-        }
-    }
     best
 }
 
@@ -239,8 +236,13 @@ fn apostrophe_word(s: &[char], i: usize) -> Option<Cand> {
         n = n.max(lit(s, i, w));
     }
     if at(s, i, is_apos) {
+        // 'n' anywhere; 'n only before a non-letter (CoreNLP 3.4.1: "'Neill" is ` Neill).
         if lit(s, i + 1, "n") == 1 {
-            n = n.max(if at(s, i + 2, is_apos) { 3 } else { 2 });
+            if at(s, i + 2, is_apos) {
+                n = n.max(3);
+            } else if !at(s, i + 2, is_letter) {
+                n = n.max(2);
+            }
         }
         if at(s, i + 1, |c| ('2'..='9').contains(&c)) && lit(s, i + 2, "0s") == 2 {
             n = n.max(4);
@@ -278,103 +280,6 @@ fn apostrophe_word(s: &[char], i: usize) -> Option<Cand> {
         return cand(3, 2, Out::Same);
     }
     None
-}
-
-/// URLs, e-mail addresses, @names and #hashtags.
-fn web(s: &[char], i: usize) -> Option<Cand> {
-    let mut n = 0;
-    for scheme in ["http://", "https://", "ftp://", "mailto://"] {
-        let p = lit(s, i, scheme);
-        if p > 0 {
-            let bad = |c: char| is_space(c) || "\"<>|(){}[]".contains(c);
-            let mut body = run(s, i + p, |c| !bad(c));
-            while body > 0 && "'.!?,;:&-".contains(s[i + p + body - 1]) {
-                body -= 1;
-            }
-            if body > 0 {
-                n = n.max(p + body);
-            }
-        }
-    }
-    let url_char = |c: char| !is_space(c) && !"\"<>|.!?(){},".contains(c) && c != '`' && c != '\'';
-    let host = |j: usize| -> usize {
-        // (label\.)+ label, labels of URL characters
-        let mut k = j;
-        let mut last_label_start = j;
-        loop {
-            let l = run(s, k, url_char);
-            if l == 0 {
-                break;
-            }
-            last_label_start = k;
-            k += l;
-            if at(s, k, |c| c == '.') && at(s, k + 1, url_char) {
-                k += 1;
-            } else {
-                break;
-            }
-        }
-        let tld: String = s[last_label_start..k]
-            .iter()
-            .collect::<String>()
-            .to_lowercase();
-        let dotted = last_label_start > j;
-        let www = lit(s, j, "www.") == 4;
-        if dotted
-            && (matches!(tld.as_str(), "com" | "net" | "org" | "edu")
-                || (www
-                    && (2..=4).contains(&tld.len())
-                    && tld.chars().all(|c| c.is_ascii_alphabetic())))
-        {
-            k - j
-        } else {
-            0
-        }
-    };
-    let h = host(i);
-    if h > 0 {
-        let mut len = h;
-        if at(s, i + h, |c| c == '/') {
-            let mut p = run(s, i + h + 1, |c| !is_space(c) && !"\"<>|()".contains(c));
-            while p > 0 && ".!?(){},-".contains(s[i + h + p]) {
-                p -= 1;
-            }
-            if p > 0 {
-                len += 1 + p;
-            }
-        }
-        n = n.max(len);
-    }
-    // EMAIL
-    let local = run(s, i, |c| c.is_ascii_alphanumeric() || "._%+-".contains(c));
-    if local > 0 && at(s, i + local, |c| c == '@') {
-        let d = run(s, i + local + 1, |c| {
-            c.is_ascii_alphanumeric() || c == '.' || c == '-'
-        });
-        let mut d2 = d;
-        while d2 > 0 && !s[i + local + d2].is_ascii_alphanumeric() {
-            d2 -= 1;
-        }
-        if d2 >= 2 && s[i + local + 1].is_ascii_alphanumeric() {
-            n = n.max(local + 1 + d2);
-        }
-    }
-    // TWITTER: @name, #hashtag
-    if at(s, i, |c| c == '@' || c == '\u{FF20}')
-        && at(s, i + 1, |c| c.is_ascii_alphabetic() || c == '_')
-    {
-        n = n.max(1 + run(s, i + 1, |c| c.is_ascii_alphanumeric() || c == '_'));
-    }
-    if at(s, i, |c| c == '#' || c == '\u{FF03}') && at(s, i + 1, is_letter) {
-        let mut l = run(s, i + 1, |c| is_letter(c) || is_digit(c) || c == '_');
-        while l > 0 && s[i + l] == '_' {
-            l -= 1;
-        }
-        if l >= 2 {
-            n = n.max(1 + l);
-        }
-    }
-    cand(n, n, Out::Same)
 }
 
 /// `REDAUX` and `SREDAUX` standing alone before a non-letter ("it 's", "n't").

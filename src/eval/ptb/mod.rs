@@ -8,9 +8,13 @@
 //! happens after lexing, so `-LRB-` becomes `-lrb-`, which the (upper-case) removal list no
 //! longer matches, and it stays in the tokenized caption.
 
+mod abbrev;
 mod chars;
 mod lexer;
-mod rules_other;
+mod numbers;
+mod symbols;
+mod things;
+mod web;
 mod words;
 
 /// Tokens pycocoevalcap removes after tokenization (compared after lower-casing).
