@@ -8,11 +8,9 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use publish_common::{caption, python, runtime, schema_dir};
+use publish_common::{caption, python, runtime, schema_dir, spawn_service};
 use serde_json::Value;
-use soundscribe::publish::{
-    caption_channel, run, schema, Message, Publisher, StatusBoard, StatusProvider, Subscriber,
-};
+use soundscribe::publish::{schema, Message, Publisher, StatusBoard, StatusProvider, Subscriber};
 
 const SOURCES: [&str; 2] = ["mic", "line-in"];
 
@@ -63,18 +61,8 @@ fn captions_reach_pyzmq(endpoint_index: usize) {
     for s in SOURCES {
         board.register(s);
     }
-    let (tx, rx) = caption_channel(16);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let provider: Arc<dyn StatusProvider> = board.clone();
-    let service = rt.spawn(run(
-        publisher,
-        rx,
-        provider,
-        Duration::from_millis(50),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let service = spawn_service(&rt, publisher, board.clone(), Duration::from_millis(50));
+    let tx = service.captions;
 
     let per_source = 25u64;
     let (mut child, stdout) =
@@ -98,8 +86,8 @@ fn captions_reach_pyzmq(endpoint_index: usize) {
 
     let got = summary(&mut lines);
     assert!(child.wait().unwrap().success());
-    let _ = stop.send(()); // the loop may already have ended: every sender is gone
-    let done = rt.block_on(service).unwrap().unwrap();
+    let _ = service.stop.send(()); // the loop may already have ended: every sender is gone
+    let done = rt.block_on(service.done).unwrap().unwrap();
     assert_eq!(done.captions, SOURCES.len() as u64 * per_source);
     assert_eq!(done.encode_errors, 0);
 
