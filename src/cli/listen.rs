@@ -80,7 +80,12 @@ async fn listen(args: &ListenArgs) -> anyhow::Result<ExitCode> {
                 .await
                 .with_context(|| format!("receiving from {}", args.endpoint))?;
             tally.messages += 1;
-            report(&received, args.json, &mut tally, &mut gaps)?;
+            match report(&received, args.json, &mut tally, &mut gaps) {
+                Ok(()) => {}
+                // `listen | head`: the reader has gone, which is a normal way to stop.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => break,
+                Err(e) => return Err(e).context("writing to stdout"),
+            }
         }
         sub.close().await;
         anyhow::Ok(())
@@ -120,7 +125,7 @@ fn report(
     json: bool,
     tally: &mut Tally,
     gaps: &mut GapTracker,
-) -> anyhow::Result<()> {
+) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     match &r.message {
         Err(e) => {

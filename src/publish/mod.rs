@@ -7,6 +7,8 @@
 //! `heartbeat_s`. Nothing here knows about models or tch. [`Subscriber`] and
 //! [`GapTracker`] are the reading side, used by `soundscribe listen` and by tests.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod message;
 pub mod schema;
 mod service;

@@ -1,5 +1,7 @@
 //! Tests of the payload encoding: round trips, version checks, value rules.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::time::{Duration, SystemTime};
 
 use proptest::prelude::*;

@@ -8,8 +8,8 @@
 //!   in 0.7.0 they do not bound: every copy goes through a fresh clone of the queue's
 //!   sender, and a fresh futures-channel sender always gets a slot. So a subscriber that
 //!   stops reading without disconnecting costs memory (captions are ~1 KB, a few per
-//!   second) instead of losing messages; `tests/publish_pyzmq.rs` kept 288 000 of 400 000
-//!   queued for such a subscriber, the rest lost to the fan-out queue during the burst.
+//!   second) instead of losing messages (`tests/publish_pyzmq.rs` measures it; numbers in
+//!   the README).
 //!   Subscribers see any loss as a jump in `seq`. With no subscriber, messages are
 //!   discarded at once.
 //! - A subscriber only receives messages sent after its subscription reached the
