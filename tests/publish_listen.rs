@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use publish_common::{caption, runtime, spawn_service};
 use serde_json::Value;
-use soundscribe::publish::{schema, Publisher, StatusBoard, StatusProvider};
+use soundscribe::publish::{schema, Publisher, SnapshotServer, StatusBoard, StatusProvider};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -59,7 +59,8 @@ impl Listen {
 
     fn finish(self) -> (bool, Vec<String>, String) {
         let out = self.child.wait_with_output().unwrap();
-        let rest = self.stdout.try_iter().collect();
+        // The reader thread ends at EOF, which follows the exit: wait for every line.
+        let rest = self.stdout.iter().collect();
         (
             out.status.success(),
             rest,
@@ -290,4 +291,37 @@ fn listen_times_out_with_an_error_when_nothing_arrives() {
         stderr.contains("timed out after 0.5 s with 0 of 1 messages"),
         "{stderr}"
     );
+}
+
+#[test]
+fn listen_snapshot_shows_captions_published_before_it_started() {
+    let rt = runtime();
+    let mut publisher = bind(&rt);
+    let endpoint = publisher.endpoints()[0].clone();
+    let t0 = SystemTime::now();
+    for seq in 0..3 {
+        rt.block_on(publisher.publish_caption(&caption("mic", seq, t0)))
+            .unwrap();
+    }
+    let server = rt
+        .block_on(async {
+            SnapshotServer::bind(&["tcp://127.0.0.1:0".to_owned()], publisher.last_captions()).await
+        })
+        .unwrap();
+    let snapshot = server.endpoints()[0].clone();
+    let args = [
+        "--endpoint",
+        &endpoint,
+        "--snapshot",
+        &snapshot,
+        "--topic",
+        "caption.",
+    ];
+    let l = listen(&[&args[..], &["--count", "1", "--json", "--timeout-s", "60"]].concat());
+    let (ok, lines, stderr) = l.finish();
+    assert!(ok, "{stderr}");
+    let expected = schema::encode_caption(&caption("mic", 2, t0)).unwrap();
+    assert_eq!(lines, [String::from_utf8(expected.payload).unwrap()]);
+    rt.block_on(server.close());
+    rt.block_on(publisher.close());
 }

@@ -8,8 +8,10 @@ use std::time::{Duration, SystemTime};
 
 use publish_common::{caption, now_us, runtime, spawn_service};
 use soundscribe::publish::{
-    GapTracker, Message, PublishError, Publisher, SeqEvent, StatusBoard, StatusProvider, Subscriber,
+    fetch_snapshot, GapTracker, Message, PublishError, Publisher, SeqEvent, SnapshotError,
+    SnapshotServer, StatusBoard, StatusProvider, Subscriber,
 };
+use zeromq::{Socket, SocketRecv, SocketSend};
 
 const LINGER: Duration = Duration::from_millis(300);
 
@@ -213,4 +215,52 @@ fn subscriber_resumes_after_the_publisher_restarts() {
         events[1],
         SeqEvent::Restart { .. } | SeqEvent::Gap { .. } | SeqEvent::InOrder
     ));
+}
+
+#[test]
+fn snapshot_returns_the_last_caption_of_every_source() {
+    let rt = runtime();
+    let mut publisher = rt.block_on(bind("tcp://127.0.0.1:0")).unwrap();
+    let t0 = now_us();
+    // Nobody subscribes: these are lost on the PUB socket, but remembered.
+    for (source, seq) in [("mic", 0), ("mic", 1), ("b", 0), ("mic", 2), ("b", 1)] {
+        rt.block_on(publisher.publish_caption(&caption(source, seq, t0)))
+            .unwrap();
+    }
+    let server = rt
+        .block_on(async {
+            SnapshotServer::bind(&["tcp://127.0.0.1:0".to_owned()], publisher.last_captions()).await
+        })
+        .unwrap();
+    let endpoint = server.endpoints()[0].clone();
+    for _ in 0..2 {
+        // Asked twice: the REP socket serves one request after another.
+        let got = rt
+            .block_on(fetch_snapshot(&endpoint, Duration::from_secs(30)))
+            .unwrap();
+        let got: Vec<_> = got.into_iter().map(|r| r.message.unwrap()).collect();
+        assert_eq!(
+            got,
+            [
+                Message::Caption(caption("b", 1, t0)),
+                Message::Caption(caption("mic", 2, t0))
+            ]
+        );
+    }
+
+    // Anything but "snapshot" is refused with a reason.
+    let reply = rt.block_on(async {
+        let mut req = zeromq::ReqSocket::new();
+        req.connect(&endpoint).await.unwrap();
+        req.send(zeromq::ZmqMessage::from("hello")).await.unwrap();
+        req.recv().await.unwrap().into_vec()
+    });
+    assert_eq!(reply[0].as_ref(), b"error");
+
+    rt.block_on(server.close());
+    rt.block_on(publisher.close());
+    let err = rt
+        .block_on(fetch_snapshot(&endpoint, Duration::from_millis(300)))
+        .unwrap_err();
+    assert!(matches!(err, SnapshotError::Timeout(..)), "{err}");
 }

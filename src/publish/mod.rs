@@ -4,7 +4,8 @@
 //! async side ([`run`], on tokio) numbers them per source, encodes them once
 //! ([`schema`]) and sends `[topic, payload]` on a PUB socket ([`Publisher`]) bound to the
 //! configured endpoints, with a `status` heartbeat from a [`StatusProvider`] every
-//! `heartbeat_s`. Nothing here knows about models or tch. [`Subscriber`] and
+//! `heartbeat_s`. A [`SnapshotServer`] (REP) hands late joiners the last caption of
+//! every source. Nothing here knows about models or tch. [`Subscriber`] and
 //! [`GapTracker`] are the reading side, used by `soundscribe listen` and by tests.
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -12,6 +13,7 @@
 mod message;
 pub mod schema;
 mod service;
+mod snapshot;
 mod status;
 mod subscriber;
 mod zmq;
@@ -23,6 +25,7 @@ pub use schema::{DecodeError, EncodeError, Encoded, SCHEMA_VERSION};
 pub use service::{
     caption_channel, run, CaptionReceiver, CaptionSender, ChannelClosed, RunSummary,
 };
+pub use snapshot::{fetch as fetch_snapshot, LastCaptions, SnapshotError, SnapshotServer};
 pub use status::{StatusBoard, StatusProvider};
 pub use subscriber::{GapTracker, Received, SeqEvent, Subscriber};
 pub use zmq::Publisher;
