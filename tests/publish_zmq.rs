@@ -264,3 +264,49 @@ fn snapshot_returns_the_last_caption_of_every_source() {
         .unwrap_err();
     assert!(matches!(err, SnapshotError::Timeout(..)), "{err}");
 }
+
+#[test]
+fn start_wires_publisher_snapshot_and_heartbeat_from_the_config() {
+    let rt = runtime();
+    let config = soundscribe::config::PublishingConfig {
+        endpoints: vec!["tcp://127.0.0.1:0".to_owned()],
+        snapshot_endpoints: vec!["tcp://127.0.0.1:0".to_owned()],
+        heartbeat_s: 0.02,
+        ..Default::default()
+    };
+    let board = Arc::new(StatusBoard::new());
+    board.register("mic");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let started = rt
+        .block_on(soundscribe::publish::start(&config, board.clone(), async {
+            let _ = stopped.await;
+        }))
+        .unwrap();
+    let endpoint = started.endpoints[0].clone();
+    let mut sub = rt.block_on(live_subscriber(&endpoint));
+    let t0 = now_us();
+    rt.block_on(started.captions.send(caption("mic", 0, t0)))
+        .unwrap();
+    let got = rt.block_on(async {
+        loop {
+            if let Ok(Message::Caption(c)) = sub.recv().await.unwrap().message {
+                return c;
+            }
+        }
+    });
+    assert_eq!(got, caption("mic", 0, t0));
+    let last = rt
+        .block_on(fetch_snapshot(
+            &started.snapshot_endpoints[0],
+            Duration::from_secs(30),
+        ))
+        .unwrap();
+    assert_eq!(last.len(), 1);
+    assert_eq!(last[0].message.as_ref().unwrap(), &Message::Caption(got));
+    assert_eq!(board.snapshot().sources[0].windows_out, 1);
+
+    stop.send(()).unwrap();
+    let done = rt.block_on(started.task).unwrap().unwrap();
+    assert_eq!(done.captions, 1);
+    assert!(done.heartbeats >= 1);
+}

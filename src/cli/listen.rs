@@ -76,6 +76,7 @@ async fn listen(args: &ListenArgs) -> anyhow::Result<ExitCode> {
     let mut tally = Tally::default();
     let mut gaps = GapTracker::new();
     let work = async {
+        tracing::info!(endpoint = %args.endpoint, "Connecting (waits until a publisher is there).");
         let mut sub = Subscriber::connect(&args.endpoint, &topics)
             .await
             .with_context(|| format!("cannot connect to {}", args.endpoint))?;

@@ -23,7 +23,7 @@ pub use message::{
 };
 pub use schema::{DecodeError, EncodeError, Encoded, SCHEMA_VERSION};
 pub use service::{
-    caption_channel, run, CaptionReceiver, CaptionSender, ChannelClosed, RunSummary,
+    caption_channel, run, start, CaptionReceiver, CaptionSender, ChannelClosed, RunSummary, Started,
 };
 pub use snapshot::{fetch as fetch_snapshot, LastCaptions, SnapshotError, SnapshotServer};
 pub use status::{StatusBoard, StatusProvider};
