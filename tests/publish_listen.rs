@@ -9,7 +9,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use publish_common::{caption, runtime, spawn_service};
+use publish_common::{bind_loopback, caption, runtime, spawn_service};
 use serde_json::Value;
 use soundscribe::publish::{schema, Publisher, SnapshotServer, StatusBoard, StatusProvider};
 
@@ -81,18 +81,10 @@ fn sync(rt: &tokio::runtime::Runtime, publisher: &mut Publisher, l: &Listen) -> 
     panic!("listen never received a heartbeat");
 }
 
-fn bind(rt: &tokio::runtime::Runtime) -> Publisher {
-    rt.block_on(Publisher::bind(
-        &["tcp://127.0.0.1:0".to_owned()],
-        Duration::from_millis(200),
-    ))
-    .unwrap()
-}
-
 #[test]
 fn listen_json_prints_what_the_run_loop_publishes() {
     let rt = runtime();
-    let publisher = bind(&rt);
+    let publisher = bind_loopback(&rt);
     let endpoint = publisher.endpoints()[0].clone();
     let board = Arc::new(StatusBoard::new());
     board.register("mic");
@@ -139,7 +131,7 @@ fn listen_json_prints_what_the_run_loop_publishes() {
 #[test]
 fn listen_reports_sequence_gaps_per_source() {
     let rt = runtime();
-    let mut publisher = bind(&rt);
+    let mut publisher = bind_loopback(&rt);
     let endpoint = publisher.endpoints()[0].clone();
     let l = listen(&["--endpoint", &endpoint]);
     let first = sync(&rt, &mut publisher, &l);
@@ -191,7 +183,7 @@ fn listen_reports_sequence_gaps_per_source() {
 #[test]
 fn listen_reports_malformed_messages_and_carries_on() {
     let rt = runtime();
-    let mut publisher = bind(&rt);
+    let mut publisher = bind_loopback(&rt);
     let endpoint = publisher.endpoints()[0].clone();
     let l = listen(&["--endpoint", &endpoint, "--json"]);
     sync(&rt, &mut publisher, &l);
@@ -248,7 +240,7 @@ fn listen_reports_malformed_messages_and_carries_on() {
 #[test]
 fn listen_count_stops_by_itself() {
     let rt = runtime();
-    let mut publisher = bind(&rt);
+    let mut publisher = bind_loopback(&rt);
     let endpoint = publisher.endpoints()[0].clone();
     let l = listen(&["--endpoint", &endpoint, "--topic", "status", "--count", "3"]);
     let status = StatusBoard::new().snapshot();
@@ -296,7 +288,7 @@ fn listen_times_out_with_an_error_when_nothing_arrives() {
 #[test]
 fn listen_snapshot_shows_captions_published_before_it_started() {
     let rt = runtime();
-    let mut publisher = bind(&rt);
+    let mut publisher = bind_loopback(&rt);
     let endpoint = publisher.endpoints()[0].clone();
     let t0 = SystemTime::now();
     for seq in 0..3 {

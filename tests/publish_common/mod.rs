@@ -109,3 +109,12 @@ pub fn spawn_service(
         done,
     }
 }
+
+/// A publisher on a free loopback TCP port.
+pub fn bind_loopback(rt: &tokio::runtime::Runtime) -> soundscribe::publish::Publisher {
+    rt.block_on(soundscribe::publish::Publisher::bind(
+        &["tcp://127.0.0.1:0".to_owned()],
+        Duration::from_millis(300),
+    ))
+    .expect("bind a loopback publisher")
+}
