@@ -4,19 +4,23 @@
 mod publish_common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use publish_common::{caption, python, runtime, schema_dir};
+use publish_common::{bind_loopback, caption, python, runtime, schema_dir, spawn_service};
 use serde_json::Value;
-use soundscribe::publish::{
-    caption_channel, run, schema, Message, Publisher, StatusBoard, StatusProvider, Subscriber,
-};
+use soundscribe::publish::{schema, Message, Publisher, StatusBoard, StatusProvider, Subscriber};
 
 const SOURCES: [&str; 2] = ["mic", "line-in"];
 
-fn spawn_subscriber(endpoint: &str, captions: usize, stall: bool) -> (Child, ChildStdout) {
+/// Starts the Python subscriber; its stdout lines arrive on the returned channel.
+fn spawn_subscriber(
+    endpoint: &str,
+    captions: usize,
+    stall: bool,
+) -> (Child, Receiver<std::io::Result<String>>) {
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/pyzmq_subscriber.py");
     let mut cmd = Command::new(python());
@@ -32,7 +36,13 @@ fn spawn_subscriber(endpoint: &str, captions: usize, stall: bool) -> (Child, Chi
     }
     let mut child = cmd.spawn().expect("start the pyzmq subscriber");
     let stdout = child.stdout.take().expect("stdout");
-    (child, stdout)
+    let (line_tx, line_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let _ = line_tx.send(line);
+        }
+    });
+    (child, line_rx)
 }
 
 /// Reads the READY line; anything else is the subscriber's failure summary.
@@ -63,23 +73,13 @@ fn captions_reach_pyzmq(endpoint_index: usize) {
     for s in SOURCES {
         board.register(s);
     }
-    let (tx, rx) = caption_channel(16);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let provider: Arc<dyn StatusProvider> = board.clone();
-    let service = rt.spawn(run(
-        publisher,
-        rx,
-        provider,
-        Duration::from_millis(50),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let service = spawn_service(&rt, publisher, board.clone(), Duration::from_millis(50));
+    let tx = service.captions;
 
     let per_source = 25u64;
-    let (mut child, stdout) =
+    let (mut child, lines) =
         spawn_subscriber(&endpoint, SOURCES.len() * per_source as usize, false);
-    let mut lines = BufReader::new(stdout).lines();
+    let mut lines = lines.iter();
     wait_ready(&mut lines);
 
     // The engine side: a plain thread with blocking hand-over, as the engine will do.
@@ -98,8 +98,8 @@ fn captions_reach_pyzmq(endpoint_index: usize) {
 
     let got = summary(&mut lines);
     assert!(child.wait().unwrap().success());
-    let _ = stop.send(()); // the loop may already have ended: every sender is gone
-    let done = rt.block_on(service).unwrap().unwrap();
+    let _ = service.stop.send(()); // the loop may already have ended: every sender is gone
+    let done = rt.block_on(service.done).unwrap().unwrap();
     assert_eq!(done.captions, SOURCES.len() as u64 * per_source);
     assert_eq!(done.encode_errors, 0);
 
@@ -140,21 +140,10 @@ fn pyzmq_receives_schema_valid_captions_over_ipc() {
 #[test]
 fn stalled_pyzmq_subscriber_does_not_block_publishing() {
     let rt = runtime();
-    let mut publisher = rt
-        .block_on(Publisher::bind(
-            &["tcp://127.0.0.1:0".to_owned()],
-            Duration::from_millis(300),
-        ))
-        .unwrap();
+    let mut publisher = bind_loopback(&rt);
     let endpoint = publisher.endpoints()[0].clone();
 
-    let (mut stalled, stdout) = spawn_subscriber(&endpoint, 0, true);
-    let (line_tx, line_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let _ = line_tx.send(line);
-        }
-    });
+    let (mut stalled, line_rx) = spawn_subscriber(&endpoint, 0, true);
     // A second subscriber that reads, but only `caption.other` and `status`, so that it
     // has no backlog of its own from the flood below.
     let topics = ["caption.other".to_owned(), "status".to_owned()];
@@ -247,4 +236,44 @@ fn stalled_pyzmq_subscriber_does_not_block_publishing() {
     // Losses show up as jumps in seq, never as reordering.
     assert_eq!(got["drained_in_order"], true, "{got}");
     eprintln!("the stalled subscriber kept {drained} of {total} captions");
+}
+
+/// The Python check is not vacuous: a payload that breaks the schema is reported.
+#[test]
+fn pyzmq_validation_rejects_a_payload_that_breaks_the_schema() {
+    let rt = runtime();
+    let mut publisher = bind_loopback(&rt);
+    let endpoint = publisher.endpoints()[0].clone();
+    let (mut child, line_rx) = spawn_subscriber(&endpoint, 1, false);
+    let status = StatusBoard::new().snapshot();
+    let ready = loop {
+        rt.block_on(publisher.publish_status(&status)).unwrap();
+        if let Ok(line) = line_rx.recv_timeout(Duration::from_millis(20)) {
+            break line;
+        }
+    };
+    wait_ready(&mut Some(ready).into_iter());
+
+    let good = schema::encode_caption(&caption("mic", 0, SystemTime::now())).unwrap();
+    let bad = String::from_utf8(good.payload)
+        .unwrap()
+        .replace("\"seq\":0", "\"seq\":-3")
+        .replace("\"flags\":{", "\"flags\":{\"loud\":true,");
+    rt.block_on(publisher.send(schema::Encoded {
+        topic: good.topic,
+        payload: bad.into_bytes(),
+    }))
+    .unwrap();
+    let got: Value = serde_json::from_str(&line_rx.recv().unwrap().unwrap()).unwrap();
+    assert!(child.wait().unwrap().success());
+    rt.block_on(publisher.close());
+    let errors: Vec<&str> = got["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors.iter().any(|e| e.contains("$.seq")), "{errors:?}");
+    assert!(errors.iter().any(|e| e.contains("'loud'")), "{errors:?}");
 }

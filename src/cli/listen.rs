@@ -11,7 +11,9 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 
-use crate::publish::{Caption, GapTracker, Message, Received, SeqEvent, Status, Subscriber};
+use crate::publish::{
+    fetch_snapshot, Caption, GapTracker, Message, Received, SeqEvent, Status, Subscriber,
+};
 
 /// Arguments of `soundscribe listen`.
 #[derive(Debug, clap::Args)]
@@ -32,6 +34,10 @@ pub struct ListenArgs {
     /// Give up after this many seconds; an error if `--count` was not reached.
     #[arg(long)]
     timeout_s: Option<f64>,
+    /// First print the last caption of every source from this snapshot (REP) endpoint,
+    /// e.g. tcp://127.0.0.1:5557, so a late start shows something at once.
+    #[arg(long)]
+    snapshot: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -70,17 +76,31 @@ async fn listen(args: &ListenArgs) -> anyhow::Result<ExitCode> {
     let mut tally = Tally::default();
     let mut gaps = GapTracker::new();
     let work = async {
+        tracing::info!(endpoint = %args.endpoint, "Connecting (waits until a publisher is there).");
         let mut sub = Subscriber::connect(&args.endpoint, &topics)
             .await
             .with_context(|| format!("cannot connect to {}", args.endpoint))?;
         tracing::info!(endpoint = %args.endpoint, ?topics, "Listening.");
+        if let Some(snapshot) = &args.snapshot {
+            let last = fetch_snapshot(snapshot, Duration::from_secs(10)).await?;
+            for received in last
+                .iter()
+                .filter(|r| topics.iter().any(|t| r.topic.starts_with(t.as_str())))
+            {
+                report(received, args.json, &mut tally, &mut gaps).context("writing to stdout")?;
+            }
+        }
         while args.count.is_none_or(|n| tally.messages < n) {
             let received = sub
                 .recv()
                 .await
                 .with_context(|| format!("receiving from {}", args.endpoint))?;
-            tally.messages += 1;
-            report(&received, args.json, &mut tally, &mut gaps)?;
+            match report(&received, args.json, &mut tally, &mut gaps) {
+                Ok(()) => {}
+                // `listen | head`: the reader has gone, which is a normal way to stop.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => break,
+                Err(e) => return Err(e).context("writing to stdout"),
+            }
         }
         sub.close().await;
         anyhow::Ok(())
@@ -120,7 +140,29 @@ fn report(
     json: bool,
     tally: &mut Tally,
     gaps: &mut GapTracker,
-) -> anyhow::Result<()> {
+) -> std::io::Result<()> {
+    if let Ok(Message::Caption(c)) = &r.message {
+        let event = gaps.observe(&c.source, c.seq);
+        match event {
+            // Already printed (in the snapshot, then live): not a new message.
+            SeqEvent::Repeat => return Ok(()),
+            SeqEvent::Gap { expected, got } => {
+                tally.gaps += 1;
+                tally.missing += event.missing();
+                eprintln!(
+                    "listen: gap on caption.{}: expected seq {expected}, got {got} ({} missing)",
+                    c.source,
+                    event.missing()
+                );
+            }
+            SeqEvent::Restart { last, got } => eprintln!(
+                "listen: caption.{} restarted: seq {got} after {last}",
+                c.source
+            ),
+            SeqEvent::First | SeqEvent::InOrder => {}
+        }
+    }
+    tally.messages += 1;
     let mut out = std::io::stdout().lock();
     match &r.message {
         Err(e) => {
@@ -128,27 +170,9 @@ fn report(
             eprintln!("listen: malformed message: {e}");
         }
         Ok(message) => {
-            if let Message::Caption(c) = message {
-                tally.captions += 1;
-                let event = gaps.observe(&c.source, c.seq);
-                match event {
-                    SeqEvent::Gap { expected, got } => {
-                        tally.gaps += 1;
-                        tally.missing += event.missing();
-                        eprintln!(
-                            "listen: gap on caption.{}: expected seq {expected}, got {got} ({} missing)",
-                            c.source,
-                            event.missing()
-                        );
-                    }
-                    SeqEvent::Restart { last, got } => eprintln!(
-                        "listen: caption.{} restarted: seq {got} after {last}",
-                        c.source
-                    ),
-                    SeqEvent::First | SeqEvent::InOrder => {}
-                }
-            } else {
-                tally.status += 1;
+            match message {
+                Message::Caption(_) => tally.captions += 1,
+                Message::Status(_) => tally.status += 1,
             }
             if json {
                 // The payload was valid JSON (decode checked it); print it on one line.

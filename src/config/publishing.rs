@@ -10,6 +10,9 @@ use super::ConfigIssue;
 pub struct PublishingConfig {
     /// ZeroMQ PUB endpoints to bind (`tcp://HOST:PORT` or `ipc://PATH`).
     pub endpoints: Vec<String>,
+    /// ZeroMQ REP endpoints answering `snapshot` with the last caption of every source,
+    /// for subscribers that join late; empty to disable.
+    pub snapshot_endpoints: Vec<String>,
     /// Seconds between `status` heartbeats.
     pub heartbeat_s: f64,
     /// Captions the engine may hand over before the publisher catches up (bounded
@@ -24,6 +27,7 @@ impl Default for PublishingConfig {
     fn default() -> Self {
         PublishingConfig {
             endpoints: vec!["tcp://127.0.0.1:5556".to_owned()],
+            snapshot_endpoints: vec!["tcp://127.0.0.1:5557".to_owned()],
             heartbeat_s: 5.0,
             queue_captions: 256,
             linger_ms: 500,
@@ -39,18 +43,17 @@ impl PublishingConfig {
                 "at least one endpoint is needed",
             ));
         }
-        for (i, e) in self.endpoints.iter().enumerate() {
-            let ok = match e.split_once("://") {
-                Some(("tcp", rest)) => rest
-                    .rsplit_once(':')
-                    .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok()),
-                Some(("ipc", rest)) => !rest.is_empty(),
-                _ => false,
-            };
-            if !ok {
+        check_endpoints(&format!("{at}.endpoints"), &self.endpoints, issues);
+        check_endpoints(
+            &format!("{at}.snapshot_endpoints"),
+            &self.snapshot_endpoints,
+            issues,
+        );
+        for (i, e) in self.snapshot_endpoints.iter().enumerate() {
+            if self.endpoints.contains(e) {
                 issues.push(ConfigIssue::new(
-                    format!("{at}.endpoints[{i}]"),
-                    format!("expected tcp://HOST:PORT or ipc://PATH, got {e:?}"),
+                    format!("{at}.snapshot_endpoints[{i}]"),
+                    format!("{e:?} is also in endpoints; each endpoint can be bound once"),
                 ));
             }
         }
@@ -72,5 +75,57 @@ impl PublishingConfig {
                 format!("must be at most 60000 (one minute), got {}", self.linger_ms),
             ));
         }
+    }
+}
+
+/// Each endpoint must be `tcp://HOST:PORT` or `ipc://PATH`.
+fn check_endpoints(at: &str, endpoints: &[String], issues: &mut Vec<ConfigIssue>) {
+    for (i, e) in endpoints.iter().enumerate() {
+        let ok = match e.split_once("://") {
+            Some(("tcp", rest)) => rest
+                .rsplit_once(':')
+                .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok()),
+            Some(("ipc", rest)) => !rest.is_empty(),
+            _ => false,
+        };
+        if !ok {
+            issues.push(ConfigIssue::new(
+                format!("{at}[{i}]"),
+                format!("expected tcp://HOST:PORT or ipc://PATH, got {e:?}"),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_problem_is_reported_with_its_field() {
+        let config = PublishingConfig {
+            endpoints: vec!["tcp://127.0.0.1:5556".to_owned(), "udp://x:1".to_owned()],
+            snapshot_endpoints: vec!["tcp://127.0.0.1:5556".to_owned(), "ipc://".to_owned()],
+            heartbeat_s: 0.0,
+            queue_captions: 0,
+            linger_ms: 120_000,
+        };
+        let mut issues = Vec::new();
+        config.validate("publishing", &mut issues);
+        let fields: Vec<&str> = issues.iter().map(|i| i.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "publishing.endpoints[1]",
+                "publishing.snapshot_endpoints[1]",
+                "publishing.snapshot_endpoints[0]",
+                "publishing.heartbeat_s",
+                "publishing.queue_captions",
+                "publishing.linger_ms",
+            ]
+        );
+        let mut issues = Vec::new();
+        PublishingConfig::default().validate("publishing", &mut issues);
+        assert!(issues.is_empty(), "{issues:?}");
     }
 }

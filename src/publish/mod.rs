@@ -4,12 +4,16 @@
 //! async side ([`run`], on tokio) numbers them per source, encodes them once
 //! ([`schema`]) and sends `[topic, payload]` on a PUB socket ([`Publisher`]) bound to the
 //! configured endpoints, with a `status` heartbeat from a [`StatusProvider`] every
-//! `heartbeat_s`. Nothing here knows about models or tch. [`Subscriber`] and
+//! `heartbeat_s`. A [`SnapshotServer`] (REP) hands late joiners the last caption of
+//! every source. Nothing here knows about models or tch. [`Subscriber`] and
 //! [`GapTracker`] are the reading side, used by `soundscribe listen` and by tests.
+
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod message;
 pub mod schema;
 mod service;
+mod snapshot;
 mod status;
 mod subscriber;
 mod zmq;
@@ -19,8 +23,9 @@ pub use message::{
 };
 pub use schema::{DecodeError, EncodeError, Encoded, SCHEMA_VERSION};
 pub use service::{
-    caption_channel, run, CaptionReceiver, CaptionSender, ChannelClosed, RunSummary,
+    caption_channel, run, start, CaptionReceiver, CaptionSender, ChannelClosed, RunSummary, Started,
 };
+pub use snapshot::{fetch as fetch_snapshot, LastCaptions, SnapshotError, SnapshotServer};
 pub use status::{StatusBoard, StatusProvider};
 pub use subscriber::{GapTracker, Received, SeqEvent, Subscriber};
 pub use zmq::Publisher;

@@ -1,5 +1,7 @@
 //! Tests of the payload encoding: round trips, version checks, value rules.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::time::{Duration, SystemTime};
 
 use proptest::prelude::*;
@@ -300,5 +302,77 @@ proptest! {
         damaged[i] = byte;
         let _ = decode(e.topic.as_bytes(), &damaged);
         let _ = decode(e.topic.as_bytes(), &e.payload[..i]);
+    }
+}
+
+/// docs/*-schema.json must describe what the encoder writes (the pyzmq test validates
+/// payloads against them; this catches drift without Python).
+#[test]
+fn docs_schemas_match_the_encoder() {
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    let status = Status {
+        uptime_s: 1.0,
+        time_utc: at(0),
+        sources: vec![SourceStatus {
+            source: "mic".to_owned(),
+            windows_in: 1,
+            windows_out: 1,
+            windows_dropped: 0,
+            real_time_factor: Some(0.1),
+        }],
+    };
+    let cases = [
+        (
+            "caption-schema.json",
+            payload(&encode_caption(&caption()).unwrap()),
+        ),
+        (
+            "status-schema.json",
+            payload(&encode_status(&status).unwrap()),
+        ),
+    ];
+    for (file, payload) in cases {
+        let text = std::fs::read_to_string(docs.join(file)).unwrap();
+        let schema: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            schema["properties"]["schema_version"]["const"],
+            SCHEMA_VERSION
+        );
+        assert_eq!(
+            schema["$schema"],
+            "https://json-schema.org/draft/2020-12/schema"
+        );
+        check_keys(file, &schema, &payload);
+    }
+}
+
+/// Every object in `payload` has exactly the `required` keys its schema node lists.
+fn check_keys(at: &str, schema: &Value, payload: &Value) {
+    match payload {
+        Value::Object(fields) => {
+            let mut required: Vec<&str> = schema["required"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{at}: no required list"))
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
+            let mut keys: Vec<&str> = fields.keys().map(String::as_str).collect();
+            required.sort_unstable();
+            keys.sort_unstable();
+            assert_eq!(required, keys, "{at}");
+            assert_eq!(schema["additionalProperties"], false, "{at}");
+            for (k, v) in fields {
+                let node = &schema["properties"][k];
+                if node.get("properties").is_some() || node.get("items").is_some() {
+                    check_keys(&format!("{at}.{k}"), node, v);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                check_keys(&format!("{at}[{i}]"), &schema["items"], v);
+            }
+        }
+        _ => {}
     }
 }

@@ -14,9 +14,11 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::message::Caption;
+use super::snapshot::SnapshotServer;
 use super::status::StatusProvider;
 use super::zmq::Publisher;
 use super::PublishError;
+use crate::config::PublishingConfig;
 
 /// The engine's end of the caption channel.
 #[derive(Debug, Clone)]
@@ -74,6 +76,62 @@ pub struct RunSummary {
     pub heartbeats: u64,
     /// Captions rejected by the encoder (logged, skipped).
     pub encode_errors: u64,
+}
+
+/// Everything [`start`] set up.
+#[derive(Debug)]
+pub struct Started {
+    /// Hand captions to the publisher through this (clone it per engine thread).
+    pub captions: CaptionSender,
+    /// The bound PUB endpoints (tcp port 0 resolved).
+    pub endpoints: Vec<String>,
+    /// The bound snapshot endpoints (tcp port 0 resolved).
+    pub snapshot_endpoints: Vec<String>,
+    /// The publishing loop; resolves after shutdown, once everything is closed.
+    pub task: tokio::task::JoinHandle<Result<RunSummary, PublishError>>,
+}
+
+/// Binds what `config` asks for (PUB endpoints, snapshot endpoints) and spawns [`run`]
+/// on the current tokio runtime, heartbeats from `status`. The loop stops when
+/// `shutdown` resolves or every [`CaptionSender`] is dropped; the snapshot endpoint
+/// closes after it.
+pub async fn start(
+    config: &PublishingConfig,
+    status: Arc<dyn StatusProvider>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<Started, PublishError> {
+    let publisher = Publisher::from_config(config).await?;
+    let snapshot = if config.snapshot_endpoints.is_empty() {
+        None
+    } else {
+        match SnapshotServer::bind(&config.snapshot_endpoints, publisher.last_captions()).await {
+            Ok(server) => Some(server),
+            Err(e) => {
+                publisher.close().await;
+                return Err(e);
+            }
+        }
+    };
+    let (captions, rx) = caption_channel(config.queue_captions);
+    let endpoints = publisher.endpoints().to_vec();
+    let snapshot_endpoints = snapshot
+        .as_ref()
+        .map(|s| s.endpoints().to_vec())
+        .unwrap_or_default();
+    let heartbeat = Duration::from_secs_f64(config.heartbeat_s);
+    let task = tokio::spawn(async move {
+        let result = run(publisher, rx, status, heartbeat, shutdown).await;
+        if let Some(server) = snapshot {
+            server.close().await;
+        }
+        result
+    });
+    Ok(Started {
+        captions,
+        endpoints,
+        snapshot_endpoints,
+        task,
+    })
 }
 
 /// Publishes until `shutdown` resolves or every [`CaptionSender`] is dropped, then

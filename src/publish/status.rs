@@ -115,6 +115,7 @@ impl StatusProvider for StatusBoard {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -101,7 +101,9 @@ pub enum SeqEvent {
         /// The number that came.
         got: u64,
     },
-    /// The number went backwards or repeated: the publisher restarted (or duplicated).
+    /// The same number again (e.g. seen in a snapshot, then live): a duplicate.
+    Repeat,
+    /// The number went backwards: the publisher restarted.
     Restart {
         /// The last number seen before.
         last: u64,
@@ -141,6 +143,7 @@ impl GapTracker {
                 expected: last + 1,
                 got: seq,
             },
+            Some(&last) if seq == last => SeqEvent::Repeat,
             Some(&last) => SeqEvent::Restart { last, got: seq },
         };
         self.last.insert(source.to_owned(), seq);
@@ -149,6 +152,7 @@ impl GapTracker {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -177,11 +181,12 @@ mod tests {
                 got: u64::MAX
             }
         );
+        assert_eq!(t.observe("a", u64::MAX), SeqEvent::Repeat);
         assert_eq!(
-            t.observe("a", u64::MAX),
+            t.observe("a", 3),
             SeqEvent::Restart {
                 last: u64::MAX,
-                got: u64::MAX
+                got: 3
             }
         );
     }

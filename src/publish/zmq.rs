@@ -8,8 +8,8 @@
 //!   in 0.7.0 they do not bound: every copy goes through a fresh clone of the queue's
 //!   sender, and a fresh futures-channel sender always gets a slot. So a subscriber that
 //!   stops reading without disconnecting costs memory (captions are ~1 KB, a few per
-//!   second) instead of losing messages; `tests/publish_pyzmq.rs` kept 288 000 of 400 000
-//!   queued for such a subscriber, the rest lost to the fan-out queue during the burst.
+//!   second) instead of losing messages (`tests/publish_pyzmq.rs` measures it; numbers in
+//!   the README).
 //!   Subscribers see any loss as a jump in `seq`. With no subscriber, messages are
 //!   discarded at once.
 //! - A subscriber only receives messages sent after its subscription reached the
@@ -21,6 +21,7 @@
 //!   a socket and that nothing is listening on it.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -28,6 +29,7 @@ use zeromq::{PubSocket, Socket, SocketSend, ZmqMessage};
 
 use super::message::{Caption, Status};
 use super::schema::{self, Encoded};
+use super::snapshot::LastCaptions;
 use super::PublishError;
 use crate::config::PublishingConfig;
 
@@ -37,6 +39,8 @@ pub struct Publisher {
     /// Endpoints as bound (tcp port 0 resolved to the real port).
     endpoints: Vec<String>,
     linger: Duration,
+    /// The last caption sent per topic, for the snapshot endpoint.
+    last: Arc<LastCaptions>,
 }
 
 impl std::fmt::Debug for Publisher {
@@ -60,11 +64,7 @@ impl Publisher {
         let mut socket = PubSocket::new();
         let mut bound = Vec::with_capacity(endpoints.len());
         for endpoint in endpoints {
-            let result = match endpoint.strip_prefix("ipc://") {
-                Some(path) => clear_stale_ipc(Path::new(path)),
-                None => Ok(()),
-            };
-            let result = match result {
+            let result = match prepare_endpoint(endpoint) {
                 Ok(()) => socket.bind(endpoint).await.map_err(|e| e.to_string()),
                 Err(problem) => Err(problem),
             };
@@ -86,6 +86,7 @@ impl Publisher {
             socket,
             endpoints: bound,
             linger,
+            last: Arc::default(),
         })
     }
 
@@ -94,10 +95,17 @@ impl Publisher {
         &self.endpoints
     }
 
-    /// Encodes and sends a caption on `caption.<source>`.
+    /// The last caption sent on each topic (what [`super::SnapshotServer`] serves).
+    pub fn last_captions(&self) -> Arc<LastCaptions> {
+        Arc::clone(&self.last)
+    }
+
+    /// Encodes and sends a caption on `caption.<source>`, and remembers it as the
+    /// source's latest.
     pub async fn publish_caption(&mut self, caption: &Caption) -> Result<(), PublishError> {
         let encoded =
             schema::encode_caption(caption).map_err(|source| self.encode_error(source))?;
+        self.last.record(&encoded);
         self.send(encoded).await
     }
 
@@ -141,6 +149,14 @@ impl Publisher {
         // The per-subscriber writer tasks drain their queues after the socket is dropped.
         tokio::time::sleep(self.linger / 2).await;
         tracing::info!(%endpoints, "Publisher closed.");
+    }
+}
+
+/// Readies `endpoint` for binding: for `ipc://PATH`, removes a stale socket file.
+pub(super) fn prepare_endpoint(endpoint: &str) -> Result<(), String> {
+    match endpoint.strip_prefix("ipc://") {
+        Some(path) => clear_stale_ipc(Path::new(path)),
+        None => Ok(()),
     }
 }
 

@@ -67,3 +67,54 @@ pub fn python() -> std::path::PathBuf {
 pub fn schema_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs")
 }
+
+/// Now, truncated to the microseconds the wire format carries.
+pub fn now_us() -> SystemTime {
+    let since = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("clock after 1970");
+    SystemTime::UNIX_EPOCH + Duration::from_micros(since.as_micros() as u64)
+}
+
+/// The publishing loop running on `rt`, as the daemon starts it.
+pub struct Service {
+    /// The engine's end of the caption channel.
+    pub captions: soundscribe::publish::CaptionSender,
+    /// Send `()` to shut the loop down.
+    pub stop: tokio::sync::oneshot::Sender<()>,
+    /// The loop's result.
+    pub done: tokio::task::JoinHandle<
+        Result<soundscribe::publish::RunSummary, soundscribe::publish::PublishError>,
+    >,
+}
+
+/// Starts [`soundscribe::publish::run`] with `board` as status provider.
+pub fn spawn_service(
+    rt: &tokio::runtime::Runtime,
+    publisher: soundscribe::publish::Publisher,
+    board: std::sync::Arc<soundscribe::publish::StatusBoard>,
+    heartbeat: Duration,
+) -> Service {
+    let (captions, rx) = soundscribe::publish::caption_channel(16);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async {
+        let _ = stopped.await;
+    };
+    let done = rt.spawn(soundscribe::publish::run(
+        publisher, rx, board, heartbeat, shutdown,
+    ));
+    Service {
+        captions,
+        stop,
+        done,
+    }
+}
+
+/// A publisher on a free loopback TCP port.
+pub fn bind_loopback(rt: &tokio::runtime::Runtime) -> soundscribe::publish::Publisher {
+    rt.block_on(soundscribe::publish::Publisher::bind(
+        &["tcp://127.0.0.1:0".to_owned()],
+        Duration::from_millis(300),
+    ))
+    .expect("bind a loopback publisher")
+}
