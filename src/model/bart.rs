@@ -150,6 +150,18 @@ impl KvCache {
             *v = v.index_select(0, rows);
         }
     }
+
+    /// Keeps clips `clips` of the cross-attention memory with `per_clip` rows each, row
+    /// `r` continuing old row `rows[r]` (see `CaptionDecoder::regroup`).
+    pub fn regroup(&mut self, rows: &Tensor, clips: &Tensor, per_clip: i64) {
+        self.reorder(rows);
+        for (k, v) in &mut self.cross.kv {
+            *k = k.index_select(0, clips);
+            *v = v.index_select(0, clips);
+        }
+        self.cross.mask = self.cross.mask.as_ref().map(|m| m.index_select(0, clips));
+        self.per_clip = per_clip;
+    }
 }
 
 /// `BartDecoderLayer`.

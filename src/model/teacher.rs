@@ -257,6 +257,12 @@ impl CaptionDecoder for Teacher {
         cache.reorder(&rows.to_device(self.device()));
     }
 
+    fn regroup(&self, cache: &mut KvCache, rows: &Tensor, clips: &Tensor, per_clip: i64) {
+        let _guard = tch::no_grad_guard();
+        let device = self.device();
+        cache.regroup(&rows.to_device(device), &clips.to_device(device), per_clip);
+    }
+
     fn logits(&self, memory: &Memory, per_clip: i64, ids: &Tensor) -> Result<Tensor, ModelError> {
         let _guard = tch::no_grad_guard();
         let b = memory.states.size()[0];

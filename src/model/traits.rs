@@ -58,6 +58,11 @@ pub trait CaptionDecoder {
     fn step(&self, cache: &mut Self::Cache, tokens: &Tensor) -> Result<Tensor, ModelError>;
     /// Reorders rows (beam search); each row must stay within its clip.
     fn reorder(&self, cache: &mut Self::Cache, rows: &Tensor);
+    /// Re-lays the cache out as `per_clip` rows for each clip in `clips` (indices into the
+    /// cache's current clips, in order): new row `r` continues old row `rows[r]`, which
+    /// must belong to clip `clips[r / per_clip]`. Lets decoding drop finished hypotheses
+    /// and finished clips so they stop costing compute.
+    fn regroup(&self, cache: &mut Self::Cache, rows: &Tensor, clips: &Tensor, per_clip: i64);
     /// Teacher-forced logits (N, L, V) for `ids` (N, L), `per_clip` rows per clip.
     fn logits(&self, memory: &Memory, per_clip: i64, ids: &Tensor) -> Result<Tensor, ModelError>;
 }
