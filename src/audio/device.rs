@@ -12,11 +12,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
-use cpal::{ErrorKind, FromSample, SampleFormat, SizedSample, StreamConfig};
+use cpal::{ErrorKind, SampleFormat, StreamConfig};
 use serde::Serialize;
 
 use super::queue::SourceStats;
-use super::ring::{capture_ring, CaptureConsumer};
+use super::ring::{capture_ring, CaptureConsumer, CaptureSample};
 use super::AudioError;
 
 /// Seconds of audio the capture ring holds before frames are counted as overruns.
@@ -74,10 +74,21 @@ pub fn list_input_devices() -> Result<Vec<DeviceInfo>, AudioError> {
 /// One line per sample format and rate range, with channel counts merged into ranges
 /// (ALSA plugins such as `null` report every count from 1 to 64).
 fn summarise(mut ranges: Vec<cpal::SupportedStreamConfigRange>) -> Vec<String> {
-    ranges.sort_by_key(|r| (r.sample_format().to_string(), r.min_sample_rate(), r.max_sample_rate(), r.channels()));
+    ranges.sort_by_key(|r| {
+        (
+            r.sample_format().to_string(),
+            r.min_sample_rate(),
+            r.max_sample_rate(),
+            r.channels(),
+        )
+    });
     let mut lines: Vec<(String, u16, u16)> = Vec::new();
     for r in &ranges {
-        let key = format!("{} Hz, {}", rate_range(r.min_sample_rate(), r.max_sample_rate()), r.sample_format());
+        let key = format!(
+            "{} Hz, {}",
+            rate_range(r.min_sample_rate(), r.max_sample_rate()),
+            r.sample_format()
+        );
         match lines.last_mut() {
             Some((k, _, hi)) if *k == key && *hi + 1 == r.channels() => *hi = r.channels(),
             _ => lines.push((key, r.channels(), r.channels())),
@@ -85,7 +96,13 @@ fn summarise(mut ranges: Vec<cpal::SupportedStreamConfigRange>) -> Vec<String> {
     }
     lines
         .into_iter()
-        .map(|(key, lo, hi)| if lo == hi { format!("{lo} ch, {key}") } else { format!("{lo}-{hi} ch, {key}") })
+        .map(|(key, lo, hi)| {
+            if lo == hi {
+                format!("{lo} ch, {key}")
+            } else {
+                format!("{lo}-{hi} ch, {key}")
+            }
+        })
         .collect()
 }
 
@@ -297,8 +314,7 @@ fn build<T>(
     health: &Arc<AtomicU8>,
 ) -> Result<(cpal::Stream, CaptureConsumer), cpal::Error>
 where
-    T: SizedSample + Send + Sync + 'static,
-    f32: FromSample<T>,
+    T: CaptureSample,
 {
     let frames = (f64::from(config.sample_rate) * RING_SECONDS).ceil() as usize;
     let (mut producer, consumer) = capture_ring::<T>(frames, config.channels, stats.clone());

@@ -21,7 +21,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 pub use pipeline::Pipeline;
-pub use queue::{QueuePolicy, RecvOutcome, SourceStats, StatsSnapshot, WindowReceivers, WindowSender};
+pub use queue::{
+    QueuePolicy, RecvOutcome, SourceStats, StatsSnapshot, WindowReceivers, WindowSender,
+};
 pub use resample::MonoResampler;
 pub use source::{FrontEnd, SourceHandle};
 pub use window::{WindowSpec, Windower};

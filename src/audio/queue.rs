@@ -303,7 +303,11 @@ mod tests {
     fn full_queue_drops_oldest_and_counts() {
         let stats = Arc::new(SourceStats::default());
         let mut rx = WindowReceivers::new();
-        let tx = rx.add_source("s".into(), QueuePolicy::live(2, Overflow::DropOldest), stats.clone());
+        let tx = rx.add_source(
+            "s".into(),
+            QueuePolicy::live(2, Overflow::DropOldest),
+            stats.clone(),
+        );
         for seq in 0..5 {
             tx.send(window(seq, false)).unwrap();
         }
@@ -321,7 +325,11 @@ mod tests {
     fn drop_newest_keeps_the_queue() {
         let stats = Arc::new(SourceStats::default());
         let mut rx = WindowReceivers::new();
-        let tx = rx.add_source("s".into(), QueuePolicy::live(2, Overflow::DropNewest), stats.clone());
+        let tx = rx.add_source(
+            "s".into(),
+            QueuePolicy::live(2, Overflow::DropNewest),
+            stats.clone(),
+        );
         for seq in 0..5 {
             tx.send(window(seq, false)).unwrap();
         }
@@ -335,7 +343,11 @@ mod tests {
     fn gated_windows_are_counted_not_sent() {
         let stats = Arc::new(SourceStats::default());
         let mut rx = WindowReceivers::new();
-        let tx = rx.add_source("s".into(), QueuePolicy::live(2, Overflow::DropOldest), stats.clone());
+        let tx = rx.add_source(
+            "s".into(),
+            QueuePolicy::live(2, Overflow::DropOldest),
+            stats.clone(),
+        );
         tx.send(window(0, true)).unwrap();
         drop(tx);
         assert!(rx.recv().is_none());
@@ -346,7 +358,11 @@ mod tests {
     fn sender_sees_consumer_gone() {
         let stats = Arc::new(SourceStats::default());
         let mut rx = WindowReceivers::new();
-        let tx = rx.add_source("s".into(), QueuePolicy::live(2, Overflow::DropOldest), stats);
+        let tx = rx.add_source(
+            "s".into(),
+            QueuePolicy::live(2, Overflow::DropOldest),
+            stats,
+        );
         drop(rx);
         assert!(matches!(tx.send(window(0, false)), Err(AudioError::Closed)));
     }

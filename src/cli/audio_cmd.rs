@@ -165,12 +165,19 @@ fn windows(a: &WindowsArgs) -> anyhow::Result<ExitCode> {
             failed = true;
         }
     }
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn print_window(out: &mut impl Write, w: &Window, json: bool) -> std::io::Result<()> {
     if json {
-        let wall = w.wall.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+        let wall = w
+            .wall
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
         let v = serde_json::json!({
             "source": &*w.source,
             "seq": w.seq,
