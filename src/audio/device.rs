@@ -236,6 +236,13 @@ impl DeviceCapture {
         self.ring.read(buf, max_frames)
     }
 
+    /// Stops the stream (no callback runs after this returns) and hands back the ring, so
+    /// the audio still in it can be drained instead of lost.
+    pub fn stop(self) -> CaptureConsumer {
+        drop(self._stream);
+        self.ring
+    }
+
     /// Whether the error callback has reported a failure.
     pub fn health(&self) -> StreamHealth {
         match self.health.load(Relaxed) {
