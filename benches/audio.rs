@@ -29,7 +29,11 @@ fn pipeline(c: &mut Criterion) {
         group.bench_function(format!("{rate}Hz_{channels}ch_to_16k_frames"), |b| {
             let stats = Arc::new(SourceStats::default());
             let mut rx = WindowReceivers::new();
-            let tx = rx.add_source("b".into(), QueuePolicy::live(64, Overflow::DropOldest), stats);
+            let tx = rx.add_source(
+                "b".into(),
+                QueuePolicy::live(64, Overflow::DropOldest),
+                stats,
+            );
             let spec = WindowSpec::new(16_000, 10.0, 2.5, Some(-60.0)).unwrap();
             let mut p = Pipeline::new("b".into(), rate, channels, spec, tx).unwrap();
             b.iter(|| {

@@ -129,7 +129,7 @@ fn run_pipeline(rate: u32, input: &[f32], window_s: f64, hop_s: f64) -> Vec<Wind
 
 #[test]
 fn clicks_land_at_their_stream_time_after_resampling() {
-    let clicks = [0.5, 1.234_567, 2.0, 3.141_59, 4.75, 5.999];
+    let clicks = [0.5, 1.234_567, 2.0, 3.3, 4.75, 5.999];
     for rate in [44_100u32, 22_050, 8_000, 48_000] {
         let mut input = vec![0.0f32; (f64::from(rate) * 6.5) as usize];
         for t in clicks {
