@@ -7,133 +7,21 @@
 //! so loudly on stderr and passes — unless `CI` is set: `make test` installs the packages,
 //! so in CI "cannot run" is a failure, never a silent skip.
 
+mod pipewire;
+
 use std::f64::consts::PI;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+use pipewire::{not_run, PipeWire, SINK};
 
 use soundscribe::audio::FrontEnd;
 use soundscribe::config::{Config, DeviceSource, SourceConfig};
 
-const SINK: &str = "soundscribe-test-sink";
 const TONE_HZ: f64 = 1_000.0;
 const TONE_AMP: f64 = 0.3;
 const TONE_S: f64 = 3.0;
-
-/// A PipeWire + WirePlumber pair in their own D-Bus session and runtime directory.
-struct PipeWire {
-    session: Child,
-    runtime: tempfile::TempDir,
-}
-
-impl Drop for PipeWire {
-    fn drop(&mut self) {
-        // The session runs in its own process group: end all of it.
-        let _ = Command::new("kill")
-            .args(["-TERM", "--", &format!("-{}", self.session.id())])
-            .status();
-        let _ = self.session.wait();
-    }
-}
-
-fn which(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-}
-
-fn alsa_plugin() -> Option<PathBuf> {
-    let dirs = std::fs::read_dir("/usr/lib").ok()?;
-    dirs.flatten()
-        .map(|d| d.path().join("alsa-lib/libasound_module_pcm_pipewire.so"))
-        .find(|p| p.is_file())
-}
-
-impl PipeWire {
-    fn start() -> Result<PipeWire, String> {
-        let missing: Vec<_> = [
-            "pipewire",
-            "wireplumber",
-            "pw-cli",
-            "pw-play",
-            "dbus-run-session",
-        ]
-        .into_iter()
-        .filter(|t| !which(t))
-        .collect();
-        if !missing.is_empty() {
-            return Err(format!("missing tools: {}", missing.join(", ")));
-        }
-        if alsa_plugin().is_none() {
-            return Err(
-                "the pipewire-alsa plugin (libasound_module_pcm_pipewire.so) is missing".into(),
-            );
-        }
-        let runtime = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let log =
-            std::fs::File::create(runtime.path().join("session.log")).map_err(|e| e.to_string())?;
-        let session = Command::new("dbus-run-session")
-            .args(["--", "sh", "-c", "pipewire & sleep 0.3; wireplumber & wait"])
-            .env("XDG_RUNTIME_DIR", runtime.path())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().map_err(|e| e.to_string())?)
-            .stderr(log)
-            .process_group(0)
-            .spawn()
-            .map_err(|e| format!("cannot start dbus-run-session: {e}"))?;
-        let pw = PipeWire { session, runtime };
-        pw.wait_for("the PipeWire socket", || {
-            pw.runtime.path().join("pipewire-0").exists()
-        })?;
-        // WirePlumber is ready once it has published the default metadata.
-        pw.wait_for("WirePlumber", || {
-            pw.cli(&["ls", "Metadata"]).contains("\"default\"")
-        })?;
-        let props = format!(
-            "{{ factory.name=support.null-audio-sink node.name={SINK} media.class=Audio/Sink \
-             audio.rate=48000 audio.channels=2 audio.position=[FL FR] object.linger=true }}"
-        );
-        pw.cli(&["create-node", "adapter", &props]);
-        pw.wait_for("the null sink", || pw.cli(&["ls", "Node"]).contains(SINK))?;
-        Ok(pw)
-    }
-
-    fn cli(&self, args: &[&str]) -> String {
-        Command::new("pw-cli")
-            .args(args)
-            .env("XDG_RUNTIME_DIR", self.runtime.path())
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default()
-    }
-
-    fn wait_for(&self, what: &str, ready: impl Fn() -> bool) -> Result<(), String> {
-        let until = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < until {
-            if ready() {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let log =
-            std::fs::read_to_string(self.runtime.path().join("session.log")).unwrap_or_default();
-        Err(format!(
-            "{what} did not come up within 15 s; session log:\n{log}"
-        ))
-    }
-}
-
-fn not_run(why: &str) {
-    let msg = format!(
-        "\n\n******** REAL CAPTURE TEST NOT RUN ********\n{why}\n\
-         It needs pipewire, pipewire-bin, wireplumber, pipewire-alsa and dbus (`make setup`).\n\
-         ******************************************\n"
-    );
-    if std::env::var_os("CI").is_some() {
-        panic!("{msg}CI is set, so this is a failure: the real capture test must run in CI.");
-    }
-    eprintln!("{msg}");
-}
 
 fn write_tone(path: &Path) {
     let spec = hound::WavSpec {
@@ -171,11 +59,7 @@ fn captures_a_played_tone_through_pipewire() {
         Ok(pw) => pw,
         Err(why) => return not_run(&why),
     };
-    // pipewire-alsa reads its server, target node and stream properties from the
-    // environment; this test binary holds only this test, so setting them is safe.
-    std::env::set_var("XDG_RUNTIME_DIR", pw.runtime.path());
-    std::env::set_var("PIPEWIRE_NODE", SINK);
-    std::env::set_var("PIPEWIRE_ALSA", "{ stream.capture.sink=true }");
+    pw.use_from_this_process();
     let wav = pw.runtime.path().join("tone.wav");
     write_tone(&wav);
 
