@@ -51,7 +51,7 @@ fn header(format_tag: u16, channels: u16, rate: u32, bits: u16, data_len: u32) -
     h.extend_from_slice(&format_tag.to_le_bytes());
     h.extend_from_slice(&channels.to_le_bytes());
     h.extend_from_slice(&rate.to_le_bytes());
-    h.extend_from_slice(&(rate * u32::from(block)).to_le_bytes());
+    h.extend_from_slice(&rate.wrapping_mul(u32::from(block)).to_le_bytes());
     h.extend_from_slice(&block.to_le_bytes());
     h.extend_from_slice(&bits.to_le_bytes());
     h.extend_from_slice(b"data");
@@ -137,9 +137,17 @@ fn unsupported_encodings_are_named() {
     // 64-bit float.
     let msg = open_err("f64.wav", header(3, 1, 16_000, 64, 0));
     assert!(msg.starts_with("f64.wav: "), "{msg}");
-    // Zero sample rate.
+    // Zero or absurd sample rates (a resampler for 4 GHz would need gigabytes).
     let msg = open_err("zerorate.wav", header(1, 1, 0, 16, 0));
-    assert!(msg.starts_with("zerorate.wav: "), "{msg}");
+    assert!(
+        msg.starts_with("zerorate.wav: WAV header says 0 Hz"),
+        "{msg}"
+    );
+    let msg = open_err("hugerate.wav", header(1, 1, 4_000_000_000, 16, 0));
+    assert!(
+        msg.starts_with("hugerate.wav: WAV header says 4000000000 Hz"),
+        "{msg}"
+    );
 }
 
 #[test]

@@ -18,7 +18,7 @@ use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
-use super::{AudioError, FrameRead};
+use super::{AudioError, FrameRead, RATE_RANGE};
 
 /// Anything hound can read from.
 trait ReadSeek: Read + Seek + Send {}
@@ -84,8 +84,14 @@ impl FileReader {
         if spec.channels == 0 {
             return Err(AudioError::format(path, "WAV header says zero channels"));
         }
-        if spec.sample_rate == 0 {
-            return Err(AudioError::format(path, "WAV header says 0 Hz"));
+        if !RATE_RANGE.contains(&spec.sample_rate) {
+            return Err(AudioError::format(
+                path,
+                format!(
+                    "WAV header says {} Hz (supported: 1000 to 768000)",
+                    spec.sample_rate
+                ),
+            ));
         }
         let encoding = match (spec.sample_format, spec.bits_per_sample) {
             (hound::SampleFormat::Int, b @ 1..=32) => WavEncoding::Int(b),
@@ -295,8 +301,14 @@ impl SymInner {
         if inner.channels == 0 {
             return Err(AudioError::format(path, "audio track has zero channels"));
         }
-        if inner.rate == 0 {
-            return Err(AudioError::format(path, "audio track has no sample rate"));
+        if !RATE_RANGE.contains(&inner.rate) {
+            return Err(AudioError::format(
+                path,
+                format!(
+                    "audio track at {} Hz (supported: 1000 to 768000)",
+                    inner.rate
+                ),
+            ));
         }
         Ok(inner)
     }

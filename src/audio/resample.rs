@@ -32,7 +32,7 @@ pub struct MonoResampler {
 impl MonoResampler {
     /// A resampler from `in_rate` to `out_rate` Hz.
     pub fn new(in_rate: u32, out_rate: u32) -> Result<Self, AudioError> {
-        if in_rate == 0 || out_rate == 0 {
+        if !super::RATE_RANGE.contains(&in_rate) || !super::RATE_RANGE.contains(&out_rate) {
             return Err(AudioError::Setup(format!(
                 "cannot resample {in_rate} Hz to {out_rate} Hz"
             )));
