@@ -143,7 +143,7 @@ fn unsupported_encodings_are_named() {
         msg.starts_with("zerorate.wav: WAV header says 0 Hz"),
         "{msg}"
     );
-    let msg = open_err("hugerate.wav", header(1, 1, 4_000_000_000, 16, 0));
+    let msg = open_err("hugerate.wav", header(1, 1, 4_000_000_000, 8, 0));
     assert!(
         msg.starts_with("hugerate.wav: WAV header says 4000000000 Hz"),
         "{msg}"
