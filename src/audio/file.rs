@@ -257,6 +257,8 @@ struct SymInner {
     rate: u32,
     channels: u16,
     declared: Option<u64>,
+    frames: u64,
+    reported_short: bool,
     pending: Vec<f32>,
     pos: usize,
     done: bool,
@@ -292,6 +294,8 @@ impl SymInner {
             rate: params.sample_rate.unwrap_or(0),
             channels: params.channels.map_or(0, |c| c.count() as u16),
             declared: params.n_frames,
+            frames: 0,
+            reported_short: false,
             pending: Vec::new(),
             pos: 0,
             done: false,
@@ -379,6 +383,23 @@ impl SymInner {
         let take = (want.min(self.pending.len() - self.pos) / ch) * ch;
         buf.extend_from_slice(&self.pending[self.pos..self.pos + take]);
         self.pos += take;
+        self.frames += (take / ch) as u64;
+        if take == 0 && self.done {
+            // The decoder may skip damaged frames: a short stream is reported, not hidden.
+            let short = self
+                .declared
+                .filter(|&d| d > self.frames && !self.reported_short);
+            if let Some(declared) = short {
+                self.reported_short = true;
+                return Err(AudioError::format(
+                    path,
+                    format!(
+                        "truncated or corrupt: the header declares {declared} frames, {} decoded",
+                        self.frames
+                    ),
+                ));
+            }
+        }
         Ok(take / ch)
     }
 }
