@@ -42,6 +42,7 @@ impl PipeWire {
             "wireplumber",
             "pw-cli",
             "pw-play",
+            "pw-record",
             "dbus-run-session",
         ]
         .into_iter()
