@@ -90,9 +90,9 @@ fn captures_a_played_tone_through_pipewire() {
         std::thread::sleep(Duration::from_millis(50));
     }
     // Under heavy load pw-play itself can underrun, so the sink plays silence inside the
-    // tone. To tell that apart from a capture fault, `pw-record` records the same sink
-    // monitor independently: a flaw that the reference shows too is the player's, and the
-    // attempt is retried; a flaw only in our capture fails at once.
+    // tone. `pw-record` records the same sink monitor independently: when that reference is
+    // flawed (or far from the played length) the play is retried; when it is clean, our
+    // capture must match it — same length to 2 ms, continuous, right pitch and level.
     let mut audio: Vec<f32> = Vec::new();
     let mut windows = Vec::new();
     let mut verdict = Err("no attempt".to_string());
@@ -123,23 +123,26 @@ fn captures_a_played_tone_through_pipewire() {
             audio.extend_from_slice(&w.samples);
             windows.push(w);
         }
-        verdict = analyse(&audio[from..], 16_000.0);
-        match &verdict {
-            Ok(summary) => {
-                eprintln!("attempt {attempt}: {summary}");
+        let reference = reference_audio(&reference)
+            .unwrap_or_else(|e| panic!("attempt {attempt}: no pw-record reference: {e}"));
+        let ref_secs = match analyse(&reference, 48_000.0, TONE_S, 0.05) {
+            Ok((secs, _)) => secs,
+            Err(flaw) => {
+                eprintln!("attempt {attempt}: the pw-record reference is flawed ({flaw}): playback fault, retrying");
+                verdict = Err(flaw);
+                continue;
+            }
+        };
+        // The reference is clean: our capture must match it.
+        match analyse(&audio[from..], 16_000.0, ref_secs, 0.002) {
+            Ok((_, summary)) => {
+                eprintln!("attempt {attempt}: {summary} (pw-record reference: {ref_secs:.4} s)");
+                verdict = Ok(summary);
                 break;
             }
-            Err(why) => match reference_audio(&reference).map(|r| analyse(&r, 48_000.0)) {
-                Ok(Err(flaw)) => {
-                    eprintln!("attempt {attempt}: {why}; the pw-record reference shows it too ({flaw}): playback fault, retrying");
-                }
-                Ok(Ok(_)) => panic!(
-                    "attempt {attempt}: {why}, but the pw-record reference is clean: capture fault"
-                ),
-                Err(e) => {
-                    panic!("attempt {attempt}: {why}; no reference recording to compare: {e}")
-                }
-            },
+            Err(why) => panic!(
+                "attempt {attempt}: capture fault: {why}, while the pw-record reference is clean ({ref_secs:.4} s)"
+            ),
         }
     }
     front.stop();
@@ -178,8 +181,8 @@ fn captures_a_played_tone_through_pipewire() {
     });
 }
 
-/// Checks one played tone in mono audio at `rate`: present, as long as played, at its
-/// frequency and level, and continuous.
+/// Checks one played tone in mono audio at `rate`: present, `want_s` long (± `tolerance_s`),
+/// at its frequency and level, and continuous; returns its length and a summary.
 /// The first channel of the `pw-record` reference.
 fn reference_audio(path: &Path) -> Result<Vec<f32>, String> {
     let mut r = FileReader::open(path).map_err(|e| e.to_string())?;
@@ -196,7 +199,12 @@ fn reference_audio(path: &Path) -> Result<Vec<f32>, String> {
     }
 }
 
-fn analyse(audio: &[f32], rate: f64) -> Result<String, String> {
+fn analyse(
+    audio: &[f32],
+    rate: f64,
+    want_s: f64,
+    tolerance_s: f64,
+) -> Result<(f64, String), String> {
     let first = audio
         .iter()
         .position(|v| v.abs() > 0.05)
@@ -217,8 +225,8 @@ fn analyse(audio: &[f32], rate: f64) -> Result<String, String> {
         .windows(3)
         .map(|t| (f64::from(t[2]) - c * f64::from(t[1]) + f64::from(t[0])).abs())
         .fold(0.0, f64::max);
-    if (secs - TONE_S).abs() > 0.01 {
-        return Err(format!("tone lasted {secs:.3} s, played {TONE_S} s"));
+    if (secs - want_s).abs() > tolerance_s {
+        return Err(format!("tone lasted {secs:.4} s, expected {want_s:.4} s"));
     }
     if worst >= 0.01 * TONE_AMP {
         return Err(format!("discontinuity in the tone: residual {worst:.4}"));
@@ -232,7 +240,8 @@ fn analyse(audio: &[f32], rate: f64) -> Result<String, String> {
     if level_db.abs() > 0.5 {
         return Err(format!("level off by {level_db:.2} dB"));
     }
-    Ok(format!(
-        "tone {secs:.4} s, {hz:.4} Hz, level {level_db:+.3} dB, worst recurrence residual {worst:.2e}"
+    Ok((
+        secs,
+        format!("tone {secs:.4} s, {hz:.4} Hz, level {level_db:+.3} dB, worst recurrence residual {worst:.2e}"),
     ))
 }

@@ -179,23 +179,20 @@ impl DeviceCapture {
         let (config, format) =
             pick_config(&dev, rate, channels).map_err(|e| AudioError::device(&name, e))?;
         let health = Arc::new(AtomicU8::new(HEALTH_OK));
-        let (stream, ring) = match format {
-            SampleFormat::F32 => build::<f32>(&dev, &config, &stats, &health),
-            SampleFormat::I16 => build::<i16>(&dev, &config, &stats, &health),
-            SampleFormat::I32 => build::<i32>(&dev, &config, &stats, &health),
-            SampleFormat::U8 => build::<u8>(&dev, &config, &stats, &health),
-            SampleFormat::I8 => build::<i8>(&dev, &config, &stats, &health),
-            SampleFormat::U16 => build::<u16>(&dev, &config, &stats, &health),
-            SampleFormat::U32 => build::<u32>(&dev, &config, &stats, &health),
-            SampleFormat::F64 => build::<f64>(&dev, &config, &stats, &health),
-            other => {
-                return Err(AudioError::device(
-                    &name,
-                    format!("unsupported sample format {other}"),
-                ))
-            }
-        }
-        .map_err(|e| AudioError::device(&name, format!("cannot open capture stream: {e}")))?;
+        // Ask for 100 ms periods: capture latency hardly matters next to multi-second
+        // windows, and a deep device buffer survives a starved thread (with the default two
+        // short periods, pipewire-alsa loses audio without reporting an xrun). Devices that
+        // refuse get their default.
+        let deep = StreamConfig {
+            buffer_size: cpal::BufferSize::Fixed((config.sample_rate / 10).max(64)),
+            ..config
+        };
+        let (stream, ring) = build_any(&dev, &deep, format, &stats, &health)
+            .or_else(|e| {
+                tracing::debug!(device = %name, error = %e, "100 ms periods refused; using the device default.");
+                build_any(&dev, &config, format, &stats, &health)
+            })
+            .map_err(|e| AudioError::device(&name, format!("cannot open capture stream: {e}")))?;
         stream
             .play()
             .map_err(|e| AudioError::device(&name, format!("cannot start capture: {e}")))?;
@@ -312,6 +309,30 @@ fn pick_config(
         None => best.with_max_sample_rate(),
     };
     Ok((cfg.config(), cfg.sample_format()))
+}
+
+/// Builds the stream for the device's sample format (dispatched once, here).
+fn build_any(
+    dev: &cpal::Device,
+    config: &StreamConfig,
+    format: SampleFormat,
+    stats: &Arc<SourceStats>,
+    health: &Arc<AtomicU8>,
+) -> Result<(cpal::Stream, CaptureConsumer), cpal::Error> {
+    match format {
+        SampleFormat::F32 => build::<f32>(dev, config, stats, health),
+        SampleFormat::I16 => build::<i16>(dev, config, stats, health),
+        SampleFormat::I32 => build::<i32>(dev, config, stats, health),
+        SampleFormat::U8 => build::<u8>(dev, config, stats, health),
+        SampleFormat::I8 => build::<i8>(dev, config, stats, health),
+        SampleFormat::U16 => build::<u16>(dev, config, stats, health),
+        SampleFormat::U32 => build::<u32>(dev, config, stats, health),
+        SampleFormat::F64 => build::<f64>(dev, config, stats, health),
+        other => Err(cpal::Error::with_message(
+            ErrorKind::UnsupportedConfig,
+            format!("unsupported sample format {other}"),
+        )),
+    }
 }
 
 fn build<T>(
