@@ -60,14 +60,15 @@ fn bench_caption(c: &mut Criterion) {
         .map(|i| 0.1 * ((i as f32) * 0.05).sin())
         .collect();
 
-    let mut group = c.benchmark_group(format!("caption_{device_name}"));
+    let rerank = if embedder.is_some() { "rerank_mpnet" } else { "rerank_llh" };
+    let mut group = c.benchmark_group(format!("caption_{device_name}_{rerank}"));
     group.sample_size(10);
     let batches: &[usize] = if full { &[1, 8] } else { &[1] };
     for &batch in batches {
         let windows: Vec<&[f32]> = (0..batch).map(|_| clip.as_slice()).collect();
         group.throughput(Throughput::Elements(batch as u64));
         group.bench_with_input(
-            BenchmarkId::new("10s_50cand_rerank", batch),
+            BenchmarkId::new("10s_50cand", batch),
             &batch,
             |b, _| b.iter(|| captioner.caption(&windows, 1).expect("caption")),
         );
