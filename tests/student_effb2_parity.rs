@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use soundscribe::features::mel::{mel_filter_bank, LogMel};
+use soundscribe::model::convert_seed2::{convert_seed2, load_seed2_dir, LoadedSeed2, Seed2Sources};
+use soundscribe::model::traits::{AudioEncoder, CaptionDecoder};
 use tch::{Device, Kind, Tensor};
 
 /// `../shared/golden/student-a/` next to the repository; fails loudly when absent.
@@ -27,6 +29,23 @@ fn golden_tensors() -> HashMap<String, Tensor> {
         .unwrap()
         .into_iter()
         .collect()
+}
+
+/// The golden student converted with `convert seed2` and loaded from the model directory.
+fn converted() -> (LoadedSeed2, tempfile::TempDir) {
+    let dir = golden_dir();
+    let out = tempfile::tempdir().unwrap();
+    let src = Seed2Sources {
+        checkpoint: dir.join("pytorch_model.bin"),
+        config: dir.join("config.json"),
+        vocab: None,
+    };
+    let report = convert_seed2(&src, out.path()).unwrap();
+    eprintln!(
+        "converted {} tensors, {} parameters",
+        report.written, report.parameters
+    );
+    (load_seed2_dir(out.path(), Device::Cpu).unwrap(), out)
 }
 
 /// Asserts max |Δ| ≤ 1e-4 · max(1, max |expected|) and returns max |Δ|.
@@ -65,4 +84,58 @@ fn mel_filter_bank_matches_checkpoint_buffer() {
         .unwrap()
         .1;
     check("mel fb", &mel_filter_bank(Device::Cpu), &fb);
+}
+
+#[test]
+fn encoder_matches_golden() {
+    let g = golden_tensors();
+    let (m, _dir) = converted();
+    let t = m.student.encode_trace(&g["wave"]).unwrap();
+    check("mel_db", &t.mel_db, &g["mel_db"]);
+    check("attn_emb", &t.attn_emb, &g["attn_emb"]);
+    check("fc_emb", &t.fc_emb, &g["fc_emb"]);
+    assert_eq!(t.attn_emb_len, g["attn_emb_len"], "attn_emb_len");
+    check(
+        "stdnt_proj",
+        &m.student.stdnt_proj(&t.fc_emb),
+        &g["stdnt_proj"],
+    );
+}
+
+#[test]
+fn decoder_logits_kv_cache_and_greedy_match_golden() {
+    let g = golden_tensors();
+    let (m, _dir) = converted();
+    let s = &m.student;
+    let memory = s.encode(&g["wave"]).unwrap();
+    let cap = &g["cap"];
+    let l = cap.size()[1] - 1;
+    let ids = cap.narrow(1, 0, l);
+    let full = s.logits(&memory, 1, &ids).unwrap();
+    check("logits", &full, &g["logits"]);
+
+    // KV-cache steps equal full recomputation at every position.
+    let mut cache = s.start(&memory, 1, 20).unwrap();
+    let stepped: Vec<Tensor> = (0..l)
+        .map(|t| s.step(&mut cache, &ids.select(1, t)).unwrap())
+        .collect();
+    check("kv step logits", &Tensor::stack(&stepped, 1), &full);
+
+    // Greedy decoding as the authors do it (max 20, start 1, stop when all ended).
+    let end = s.special_tokens().eos;
+    let mut cache = s.start(&memory, 1, 20).unwrap();
+    let mut token = Tensor::from_slice(&[s.special_tokens().decoder_start]);
+    let mut seq = vec![end; 20];
+    for slot in seq.iter_mut() {
+        let logits = s.step(&mut cache, &token).unwrap();
+        let next = logits.argmax(-1, false);
+        *slot = next.int64_value(&[0]);
+        if *slot == end {
+            break;
+        }
+        token = next;
+    }
+    let want: Vec<i64> = Vec::try_from(g["greedy_seq"].flatten(0, -1)).unwrap();
+    eprintln!("greedy: {seq:?}");
+    assert_eq!(seq, want, "greedy_seq");
 }

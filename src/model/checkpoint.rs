@@ -23,9 +23,13 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Which architecture a model directory holds, with its configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
+#[allow(clippy::large_enum_variant)] // built once per model load; boxing buys nothing
 pub enum ModelKind {
     /// The seed-1 BEATs → Conformer → BART captioner.
     Teacher(TeacherConfig),
+    /// The seed-2 EfficientNet-B2 + transformer student (`Effb2TrmCaptioningModel`);
+    /// loaded with `seed2::load_seed2_dir`.
+    Seed2(super::seed2::Seed2Config),
 }
 
 /// `model.json`: everything needed to build and feed the model.
@@ -160,7 +164,12 @@ pub struct LoadedModel {
 pub fn load_model_dir(dir: &Path, device: Device) -> Result<LoadedModel, ModelError> {
     let spec = ModelSpec::read(dir)?;
     let mut vs = nn::VarStore::new(device);
-    let ModelKind::Teacher(cfg) = &spec.model;
+    let ModelKind::Teacher(cfg) = &spec.model else {
+        return Err(ModelError::file(
+            dir.join(MODEL_JSON),
+            "not a teacher model directory (kind seed2: load it with seed2::load_seed2_dir)",
+        ));
+    };
     let teacher = Teacher::new(vs.root(), cfg)
         .map_err(|e| ModelError::file(dir.join(MODEL_JSON), e.to_string()))?;
     load_safetensors(&mut vs, &dir.join(MODEL_WEIGHTS))?;
