@@ -139,3 +139,115 @@ fn decoder_logits_kv_cache_and_greedy_match_golden() {
     eprintln!("greedy: {seq:?}");
     assert_eq!(seq, want, "greedy_seq");
 }
+
+/// The authors' `CaptionModel.beam_search` (beam 3, max 20, temp 1) driven through our
+/// KV cache: `reorder` must carry each surviving hypothesis' state.
+fn authors_beam_search(m: &LoadedSeed2, wave: &Tensor, beam: i64, max_len: i64) -> Vec<i64> {
+    let s = &m.student;
+    let tokens = s.special_tokens();
+    let memory = s.encode(wave).unwrap();
+    let mut cache = s.start(&memory, beam, max_len).unwrap();
+    let mut feed = Tensor::full([beam], tokens.decoder_start, (Kind::Int64, Device::Cpu));
+    let mut topk_logprob = Tensor::zeros([beam], (Kind::Float, Device::Cpu));
+    let mut seq: Option<Tensor> = None;
+    let mut done: Vec<(Vec<i64>, f64)> = Vec::new();
+    for t in 0..max_len {
+        let logit = s.step(&mut cache, &feed).unwrap();
+        let vocab = logit.size()[1];
+        let logprob = logit
+            .log_softmax(1, Kind::Float)
+            .log_softmax(1, Kind::Float);
+        let logprob = topk_logprob.unsqueeze(1) + logprob;
+        let (top, words) = if t == 0 {
+            logprob.get(0).topk(beam, 0, true, true)
+        } else {
+            logprob.view([-1]).topk(beam, 0, true, true)
+        };
+        topk_logprob = top;
+        let prev = words.divide_scalar_mode(vocab, "trunc");
+        let next = words.remainder(vocab);
+        seq = Some(match seq {
+            None => next.unsqueeze(1),
+            Some(old) => Tensor::cat(&[old.index_select(0, &prev), next.unsqueeze(1)], 1),
+        });
+        let rows = seq.as_ref().unwrap();
+        for b in 0..beam {
+            if next.int64_value(&[b]) == tokens.eos || t == max_len - 1 {
+                let hyp: Vec<i64> = Vec::try_from(rows.get(b)).unwrap();
+                done.push((hyp, topk_logprob.double_value(&[b]) / (t + 1) as f64));
+                let _ = topk_logprob
+                    .get(b)
+                    .f_sub_(&Tensor::from(1000.0f32))
+                    .unwrap();
+            }
+        }
+        s.reorder(&mut cache, &prev);
+        feed = next;
+        if done.len() as i64 == beam {
+            break;
+        }
+    }
+    done.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap());
+    let mut out = vec![tokens.eos; max_len as usize];
+    out[..done[0].0.len()].copy_from_slice(&done[0].0);
+    out
+}
+
+#[test]
+fn beam3_matches_authors_beam_search() {
+    let g = golden_tensors();
+    let (m, _dir) = converted();
+    let got = authors_beam_search(&m, &g["wave"], 3, 20);
+    let want: Vec<i64> = Vec::try_from(g["beam3_seq"].flatten(0, -1)).unwrap();
+    eprintln!("beam3: {got:?}");
+    assert_eq!(got, want, "beam3_seq");
+}
+
+#[test]
+fn convert_cli_writes_vocab_and_rejects_bad_inputs() {
+    let dir = golden_dir();
+    let tmp = tempfile::tempdir().unwrap();
+    let words: Vec<String> = (0..4981).map(|i| format!("w{i}")).collect();
+    let vocab = tmp.path().join("vocab.txt");
+    std::fs::write(&vocab, words.join("\n")).unwrap();
+    let out = tmp.path().join("model");
+    let run = |vocab: &std::path::Path, ckpt: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_soundscribe"))
+            .args(["convert", "seed2", "--checkpoint"])
+            .arg(dir.join(ckpt))
+            .arg("--config")
+            .arg(dir.join("config.json"))
+            .arg("--vocab")
+            .arg(vocab)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let ok = run(&vocab, "pytorch_model.bin");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let written: Vec<String> =
+        serde_json::from_str(&std::fs::read_to_string(out.join("vocab.json")).unwrap()).unwrap();
+    assert_eq!(written, words);
+    load_seed2_dir(&out, Device::Cpu).unwrap();
+
+    let short = tmp.path().join("short.json");
+    std::fs::write(&short, r#"["<pad>", "<start>", "<end>"]"#).unwrap();
+    let bad = run(&short, "pytorch_model.bin");
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && err.contains("3 words") && err.contains("short.json"),
+        "{err}"
+    );
+
+    let bad = run(&vocab, "config.json");
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && err.contains("config.json"),
+        "{err}"
+    );
+}

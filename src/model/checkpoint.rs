@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use tch::{nn, Device, Tensor};
+use tch::{nn, Device, Kind, Tensor};
 
 use super::teacher::{Teacher, TeacherConfig};
 use super::ModelError;
@@ -120,6 +120,27 @@ pub fn expected_shapes(vs: &nn::VarStore) -> HashMap<String, Vec<i64>> {
         .into_iter()
         .map(|(k, t)| (k, t.size()))
         .collect()
+}
+
+/// Creates `out_dir` and writes `tensors` (as float32, sorted by name) to its
+/// [`MODEL_WEIGHTS`]; returns (tensors, parameters) written.
+pub fn write_weights(
+    out_dir: &Path,
+    tensors: &HashMap<String, Tensor>,
+) -> Result<(usize, i64), ModelError> {
+    std::fs::create_dir_all(out_dir)
+        .map_err(|e| ModelError::file(out_dir, format!("cannot create: {e}")))?;
+    let mut names: Vec<_> = tensors.keys().cloned().collect();
+    names.sort();
+    let named: Vec<(String, Tensor)> = names
+        .iter()
+        .map(|n| (n.clone(), tensors[n].to_kind(Kind::Float).contiguous()))
+        .collect();
+    let parameters = named.iter().map(|(_, t)| t.numel() as i64).sum();
+    let weights = out_dir.join(MODEL_WEIGHTS);
+    Tensor::write_safetensors(&named, &weights)
+        .map_err(|e| ModelError::file(&weights, format!("cannot write: {e}")))?;
+    Ok((named.len(), parameters))
 }
 
 /// Loads `path` (safetensors) into `vs`, failing with every mismatch listed at once.

@@ -10,11 +10,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use tch::{nn, Device, Kind, Tensor};
+use tch::{nn, Device, Tensor};
 
 use super::checkpoint::{
-    expected_shapes, load_safetensors, mismatches, ModelKind, ModelSpec, FORMAT_VERSION,
-    MODEL_JSON, MODEL_WEIGHTS,
+    expected_shapes, load_safetensors, mismatches, write_weights, ModelKind, ModelSpec,
+    FORMAT_VERSION, MODEL_JSON, MODEL_WEIGHTS,
 };
 use super::convert_teacher::ConvertReport;
 use super::seed2::{Seed2Config, Seed2Student, MAX_WINDOW_SAMPLES};
@@ -95,11 +95,29 @@ pub fn convert_seed2(src: &Seed2Sources, out_dir: &Path) -> Result<ConvertReport
         .map_err(|e| ModelError::file(ckpt, e))?;
     let mut tensors: HashMap<String, Tensor> = HashMap::new();
     let mut dropped = Vec::new();
+    let mut dropped_classifier = None;
     for (name, t) in state {
+        if name == "model.model.decoder.classifier.weight" {
+            dropped_classifier = Some(t.shallow_clone());
+        }
         match is_unused(&name, cfg.decoder_we_tie_weights) {
             Some(why) => dropped.push(format!("{name} ({why})")),
             None => {
                 tensors.insert(name, t);
+            }
+        }
+    }
+    if cfg.decoder_we_tie_weights {
+        let (emb, cls) = (
+            "model.model.decoder.word_embedding.weight",
+            "model.model.decoder.classifier.weight",
+        );
+        if let (Some(e), Some(c)) = (tensors.get(emb), dropped_classifier.as_ref()) {
+            if e.size() != c.size() || !e.equal(c) {
+                return Err(ModelError::file(
+                    ckpt,
+                    format!("config.json ties the classifier to the word embedding, but {cls} differs from {emb}"),
+                ));
             }
         }
     }
@@ -117,18 +135,7 @@ pub fn convert_seed2(src: &Seed2Sources, out_dir: &Path) -> Result<ConvertReport
         ));
     }
 
-    std::fs::create_dir_all(out_dir)
-        .map_err(|e| ModelError::file(out_dir, format!("cannot create: {e}")))?;
-    let mut names: Vec<_> = tensors.keys().cloned().collect();
-    names.sort();
-    let named: Vec<(String, Tensor)> = names
-        .iter()
-        .map(|n| (n.clone(), tensors[n].to_kind(Kind::Float).contiguous()))
-        .collect();
-    let parameters = named.iter().map(|(_, t)| t.numel() as i64).sum();
-    let weights = out_dir.join(MODEL_WEIGHTS);
-    Tensor::write_safetensors(&named, &weights)
-        .map_err(|e| ModelError::file(&weights, format!("cannot write: {e}")))?;
+    let (written, parameters) = write_weights(out_dir, &tensors)?;
     let mut source = BTreeMap::from([
         (
             "checkpoint".to_owned(),
@@ -155,7 +162,7 @@ pub fn convert_seed2(src: &Seed2Sources, out_dir: &Path) -> Result<ConvertReport
     };
     spec.write(out_dir)?;
     Ok(ConvertReport {
-        written: named.len(),
+        written,
         parameters,
         dropped,
     })
