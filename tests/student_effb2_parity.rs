@@ -11,6 +11,9 @@ use soundscribe::model::convert_seed2::{convert_seed2, load_seed2_dir, LoadedSee
 use soundscribe::model::traits::{AudioEncoder, CaptionDecoder};
 use tch::{Device, Kind, Tensor};
 
+mod common;
+use common::check;
+
 /// `../shared/golden/student-a/` next to the repository; fails loudly when absent.
 fn golden_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/golden/student-a");
@@ -46,22 +49,6 @@ fn converted() -> (LoadedSeed2, tempfile::TempDir) {
         report.written, report.parameters
     );
     (load_seed2_dir(out.path(), Device::Cpu).unwrap(), out)
-}
-
-/// Asserts max |Δ| ≤ 1e-4 · max(1, max |expected|) and returns max |Δ|.
-fn check(name: &str, got: &Tensor, want: &Tensor) -> f64 {
-    assert_eq!(got.size(), want.size(), "{name}: shape");
-    let diff = (got.to_kind(Kind::Double) - want.to_kind(Kind::Double))
-        .abs()
-        .max()
-        .double_value(&[]);
-    let scale = want.abs().max().double_value(&[]).max(1.0);
-    eprintln!("{name:>16}: max |Δ| = {diff:.3e} (scale {scale:.3})");
-    assert!(
-        diff <= 1e-4 * scale,
-        "{name}: max |Δ| = {diff:e} > 1e-4 · {scale}"
-    );
-    diff
 }
 
 #[test]
@@ -250,4 +237,38 @@ fn convert_cli_writes_vocab_and_rejects_bad_inputs() {
         !bad.status.success() && err.contains("config.json"),
         "{err}"
     );
+}
+
+#[test]
+fn batched_clips_equal_clips_alone_and_regroup_keeps_rows() {
+    let g = golden_tensors();
+    let (m, _dir) = converted();
+    let s = &m.student;
+    let a = g["wave"].get(0);
+    let b = a.flip([0]) * 0.01; // much quieter: torchaudio's batch-wide top_db would clip it
+    let both = s.encode(&Tensor::stack(&[&a, &b], 0)).unwrap();
+    for (i, w) in [&a, &b].into_iter().enumerate() {
+        let alone = s.encode(&w.unsqueeze(0)).unwrap();
+        check(
+            &format!("attn_emb[{i}]"),
+            &both.states.get(i as i64),
+            &alone.states.get(0),
+        );
+    }
+
+    // 2 clips × 2 rows; after 3 steps keep only clip 1, rows swapped, and step once more.
+    let ids =
+        Tensor::from_slice(&[1i64, 5, 9, 7, 1, 6, 8, 3, 1, 4, 4, 4, 1, 10, 11, 12]).view([4, 4]);
+    let mut cache = s.start(&both, 2, 8).unwrap();
+    for t in 0..3 {
+        s.step(&mut cache, &ids.select(1, t)).unwrap();
+    }
+    let rows = Tensor::from_slice(&[3i64, 2]);
+    s.regroup(&mut cache, &rows, &Tensor::from_slice(&[1i64]), 2);
+    let last = s
+        .step(&mut cache, &ids.index_select(0, &rows).select(1, 3))
+        .unwrap();
+    let clip1 = s.encode(&b.unsqueeze(0)).unwrap();
+    let full = s.logits(&clip1, 2, &ids.index_select(0, &rows)).unwrap();
+    check("regrouped step", &last, &full.select(1, 3));
 }
