@@ -261,7 +261,7 @@ fn batched_clips_equal_clips_alone_and_regroup_keeps_rows() {
         Tensor::from_slice(&[1i64, 5, 9, 7, 1, 6, 8, 3, 1, 4, 4, 4, 1, 10, 11, 12]).view([4, 4]);
     let mut cache = s.start(&both, 2, 8).unwrap();
     for t in 0..3 {
-        s.step(&mut cache, &ids.select(1, t)).unwrap();
+        let _ = s.step(&mut cache, &ids.select(1, t)).unwrap();
     }
     let rows = Tensor::from_slice(&[3i64, 2]);
     s.regroup(&mut cache, &rows, &Tensor::from_slice(&[1i64]), 2);

@@ -77,6 +77,11 @@ impl Seed2Cache {
         self.self_mask.size()[0]
     }
 
+    /// Forgets every step from `len` on (e.g. to decode again from a shared prefix).
+    pub fn truncate(&mut self, len: i64) {
+        self.len = self.len.min(len.max(0));
+    }
+
     /// Reorders candidate rows (beam search) within their clips.
     pub fn reorder(&mut self, rows: &Tensor) {
         for (k, v) in &mut self.self_kv {
