@@ -8,8 +8,9 @@ use std::path::PathBuf;
 
 use soundscribe::features::mel::{mel_filter_bank, LogMel};
 use soundscribe::model::convert_seed2::{convert_seed2, load_seed2_dir, LoadedSeed2, Seed2Sources};
+use soundscribe::model::seed2_dump::dump_seed2;
 use soundscribe::model::traits::{AudioEncoder, CaptionDecoder};
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
 mod common;
 use common::check;
@@ -127,67 +128,23 @@ fn decoder_logits_kv_cache_and_greedy_match_golden() {
     assert_eq!(seq, want, "greedy_seq");
 }
 
-/// The authors' `CaptionModel.beam_search` (beam 3, max 20, temp 1) driven through our
-/// KV cache: `reorder` must carry each surviving hypothesis' state.
-fn authors_beam_search(m: &LoadedSeed2, wave: &Tensor, beam: i64, max_len: i64) -> Vec<i64> {
-    let s = &m.student;
-    let tokens = s.special_tokens();
-    let memory = s.encode(wave).unwrap();
-    let mut cache = s.start(&memory, beam, max_len).unwrap();
-    let mut feed = Tensor::full([beam], tokens.decoder_start, (Kind::Int64, Device::Cpu));
-    let mut topk_logprob = Tensor::zeros([beam], (Kind::Float, Device::Cpu));
-    let mut seq: Option<Tensor> = None;
-    let mut done: Vec<(Vec<i64>, f64)> = Vec::new();
-    for t in 0..max_len {
-        let logit = s.step(&mut cache, &feed).unwrap();
-        let vocab = logit.size()[1];
-        let logprob = logit
-            .log_softmax(1, Kind::Float)
-            .log_softmax(1, Kind::Float);
-        let logprob = topk_logprob.unsqueeze(1) + logprob;
-        let (top, words) = if t == 0 {
-            logprob.get(0).topk(beam, 0, true, true)
-        } else {
-            logprob.view([-1]).topk(beam, 0, true, true)
-        };
-        topk_logprob = top;
-        let prev = words.divide_scalar_mode(vocab, "trunc");
-        let next = words.remainder(vocab);
-        seq = Some(match seq {
-            None => next.unsqueeze(1),
-            Some(old) => Tensor::cat(&[old.index_select(0, &prev), next.unsqueeze(1)], 1),
-        });
-        let rows = seq.as_ref().unwrap();
-        for b in 0..beam {
-            if next.int64_value(&[b]) == tokens.eos || t == max_len - 1 {
-                let hyp: Vec<i64> = Vec::try_from(rows.get(b)).unwrap();
-                done.push((hyp, topk_logprob.double_value(&[b]) / (t + 1) as f64));
-                let _ = topk_logprob
-                    .get(b)
-                    .f_sub_(&Tensor::from(1000.0f32))
-                    .unwrap();
-            }
-        }
-        s.reorder(&mut cache, &prev);
-        feed = next;
-        if done.len() as i64 == beam {
-            break;
-        }
-    }
-    done.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap());
-    let mut out = vec![tokens.eos; max_len as usize];
-    out[..done[0].0.len()].copy_from_slice(&done[0].0);
-    out
-}
-
 #[test]
-fn beam3_matches_authors_beam_search() {
+fn dump_and_authors_beam3_match_golden() {
     let g = golden_tensors();
     let (m, _dir) = converted();
-    let got = authors_beam_search(&m, &g["wave"], 3, 20);
-    let want: Vec<i64> = Vec::try_from(g["beam3_seq"].flatten(0, -1)).unwrap();
-    eprintln!("beam3: {got:?}");
-    assert_eq!(got, want, "beam3_seq");
+    let mut inputs = HashMap::new();
+    inputs.insert("wave".to_owned(), g["wave"].shallow_clone());
+    inputs.insert("cap".to_owned(), g["cap"].shallow_clone());
+    let dumped: HashMap<String, Tensor> = dump_seed2(&m.student, &inputs)
+        .unwrap()
+        .into_iter()
+        .collect();
+    eprintln!("beam3: {}", dumped["beam3_seq"]);
+    assert_eq!(dumped["beam3_seq"], g["beam3_seq"], "beam3_seq");
+    for name in ["mel_db", "attn_emb", "fc_emb", "logits", "stdnt_proj"] {
+        check(&format!("dump {name}"), &dumped[name], &g[name]);
+    }
+    assert_eq!(dumped["attn_emb_len"], g["attn_emb_len"]);
 }
 
 #[test]

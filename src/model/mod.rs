@@ -17,6 +17,7 @@ pub mod pickle_value;
 pub mod seed2;
 mod seed2_attention;
 pub mod seed2_decoder;
+pub mod seed2_dump;
 pub mod teacher;
 pub mod teacher_config;
 pub mod text;
