@@ -195,3 +195,43 @@ pub fn load_seed2_dir(dir: &Path, device: Device) -> Result<LoadedSeed2, ModelEr
     vs.freeze();
     Ok(LoadedSeed2 { spec, vs, student })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn vocab_reads_back_as_json_list_or_lines(
+            words in proptest::collection::vec("[^\\n\\r\\[]{0,12}", 1..40)
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let json = dir.path().join("v.json");
+            std::fs::write(&json, serde_json::to_string(&words).unwrap()).unwrap();
+            prop_assert_eq!(read_vocab(&json).unwrap(), words.clone());
+            // A text file cannot start with `[` (that means JSON) and keeps one word a line.
+            prop_assume!(!words[0].trim_start().is_empty() || words.len() > 1);
+            let txt = dir.path().join("v.txt");
+            std::fs::write(&txt, words.join("\n")).unwrap();
+            let got = read_vocab(&txt).unwrap();
+            if words.last().is_some_and(|w| w.is_empty()) {
+                prop_assert_eq!(&got[..], &words[..words.len() - 1]);
+            } else {
+                prop_assert_eq!(got, words);
+            }
+        }
+    }
+
+    #[test]
+    fn bad_json_vocab_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bad.json");
+        std::fs::write(&p, "[\"a\", 3]").unwrap();
+        let err = read_vocab(&p).unwrap_err().to_string();
+        assert!(
+            err.contains("bad.json") && err.contains("JSON list"),
+            "{err}"
+        );
+    }
+}
