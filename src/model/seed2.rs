@@ -284,3 +284,30 @@ impl CaptionDecoder for Seed2Student {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_size_and_window_limits() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let s = Seed2Student::new(vs.root(), &Seed2Config::default()).unwrap();
+        let n: i64 = vs.variables().values().map(|t| t.numel() as i64).sum();
+        // The release's tensors minus tchr_proj / logit_scale / mel buffers / counters.
+        assert_eq!(n, 12_979_634);
+        let short = Tensor::zeros([1, 4959], (Kind::Float, Device::Cpu));
+        let err = s.encode(&short).unwrap_err().to_string();
+        assert!(err.contains("4959 samples"), "{err}");
+        let memory = s
+            .encode(&Tensor::zeros([2, 4960], (Kind::Float, Device::Cpu)))
+            .unwrap();
+        assert_eq!(memory.states.size(), [2, 1, OUT_CHANNELS]);
+        let bad = Seed2Config {
+            attn_emb_dim: 1280,
+            ..Seed2Config::default()
+        };
+        let err = Seed2Student::new(nn::VarStore::new(Device::Cpu).root(), &bad).unwrap_err();
+        assert!(err.to_string().contains("attn_emb_dim 1280"), "{err}");
+    }
+}
