@@ -1,11 +1,13 @@
 //! Full-size seed-2 student (EfficientNet-B2 + 2-layer transformer) on CPU, random weights,
 //! float32: encoder forward on a 10 s window and one KV-cached decoder step for the 3 rows
 //! of a beam-3 search (cache holding 10 earlier tokens). A 10 s beam-3 caption of at most
-//! 20 tokens costs about `encode_10s + 20 × decoder_step/3`. `cargo bench --bench seed2`;
+//! 20 tokens costs about `encode_10s + 20 × decoder_step/3`; `caption_10s_beam3` measures
+//! it end to end (the authors' beam search, which runs all 20 steps on random weights). `cargo bench --bench seed2`;
 //! `SOUNDSCRIBE_BENCH_THREADS=N` fixes libtorch's intra-op threads.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use soundscribe::model::seed2::{Seed2Config, Seed2Student};
+use soundscribe::model::seed2_dump::{authors_beam_search, BEAM, MAX_LEN};
 use soundscribe::model::traits::{AudioEncoder, CaptionDecoder};
 use tch::{nn, Device, Kind, Tensor};
 
@@ -27,6 +29,13 @@ fn bench_seed2(c: &mut Criterion) {
     group.sample_size(10);
     group.bench_function("encode_10s", |b| {
         b.iter(|| student.encode(&wave).expect("encode"))
+    });
+
+    group.bench_function("caption_10s_beam3", |b| {
+        b.iter(|| {
+            let memory = student.encode(&wave).expect("encode");
+            authors_beam_search(&student, &memory, BEAM, MAX_LEN).expect("beam")
+        })
     });
 
     let memory = student.encode(&wave).expect("encode");
