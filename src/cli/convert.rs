@@ -1,11 +1,12 @@
-//! `soundscribe convert teacher ...`: foreign checkpoints → a model directory, once.
+//! `soundscribe convert teacher|seed2 ...`: foreign checkpoints → a model directory, once.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use crate::model::convert_teacher::{convert_teacher, TeacherSources};
+use crate::model::convert_seed2::{convert_seed2, Seed2Sources};
+use crate::model::convert_teacher::{convert_teacher, ConvertReport, TeacherSources};
 
 /// `soundscribe convert ...`
 #[derive(Debug, Subcommand)]
@@ -28,6 +29,34 @@ pub enum ConvertCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// A seed-2 student release (`Effb2TrmCaptioningModel`: EfficientNet-B2 + transformer).
+    Seed2 {
+        /// `state_dict` (`pytorch_model.bin`).
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// `config.json` (`Effb2TrmConfig`).
+        #[arg(long)]
+        config: PathBuf,
+        /// Word list (index = id): a JSON list of strings or one word per line.
+        #[arg(long)]
+        vocab: Option<PathBuf>,
+        /// Output model directory (`model.safetensors` + `model.json` [+ `vocab.json`]).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn print_report(out: &std::path::Path, report: &ConvertReport) {
+    for d in &report.dropped {
+        tracing::debug!(message = "Checkpoint tensor not needed for inference.", tensor = %d);
+    }
+    println!(
+        "wrote {} ({} tensors, {} parameters; {} checkpoint tensors not needed for inference)",
+        out.display(),
+        report.written,
+        report.parameters,
+        report.dropped.len()
+    );
 }
 
 pub(super) fn run(cmd: &ConvertCommand) -> anyhow::Result<ExitCode> {
@@ -45,17 +74,21 @@ pub(super) fn run(cmd: &ConvertCommand) -> anyhow::Result<ExitCode> {
                 conformer_config: conformer_config.clone(),
                 beats: beats.clone(),
             };
-            let report = convert_teacher(&src, out)?;
-            for d in &report.dropped {
-                tracing::debug!(message = "Checkpoint tensor not needed for inference.", tensor = %d);
-            }
-            println!(
-                "wrote {} ({} tensors, {} parameters; {} checkpoint tensors not needed for inference)",
-                out.display(),
-                report.written,
-                report.parameters,
-                report.dropped.len()
-            );
+            print_report(out, &convert_teacher(&src, out)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        ConvertCommand::Seed2 {
+            checkpoint,
+            config,
+            vocab,
+            out,
+        } => {
+            let src = Seed2Sources {
+                checkpoint: checkpoint.clone(),
+                config: config.clone(),
+                vocab: vocab.clone(),
+            };
+            print_report(out, &convert_seed2(&src, out)?);
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -8,8 +8,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use tch::{Device, Tensor};
 
-use crate::model::checkpoint::load_model_dir;
+use crate::model::checkpoint::{load_model_dir, ModelKind, ModelSpec};
+use crate::model::convert_seed2::load_seed2_dir;
 use crate::model::dump::dump_teacher;
+use crate::model::seed2_dump::dump_seed2;
 
 /// Arguments of `soundscribe dump`.
 #[derive(Debug, clap::Args)]
@@ -17,7 +19,8 @@ pub struct DumpArgs {
     /// Model directory (`model.json` + `model.safetensors`).
     #[arg(long)]
     model: PathBuf,
-    /// Inputs: `wave` (B, N) float, optional `dec_input_ids` and `labels` (B, L) int64.
+    /// Inputs: `wave` (B, N) float; teacher: optional `dec_input_ids` and `labels` (B, L)
+    /// int64; seed-2 student: optional `cap` (B, L) int64 (`[1] + tokens + [2]`).
     #[arg(long)]
     input: PathBuf,
     /// Output safetensors file.
@@ -34,16 +37,24 @@ pub(super) fn run(args: &DumpArgs) -> anyhow::Result<ExitCode> {
         ..Default::default()
     };
     let device = crate::engine::device::select(&choice)?;
-    let model = load_model_dir(&args.model, device)?;
     let inputs: HashMap<String, Tensor> = Tensor::read_safetensors(&args.input)
         .with_context(|| format!("{}: cannot read safetensors", args.input.display()))?
         .into_iter()
         .collect();
-    let tensors: Vec<(String, Tensor)> = dump_teacher(&model.teacher, &inputs)
-        .with_context(|| format!("{}", args.input.display()))?
-        .into_iter()
-        .map(|(n, t)| (n, t.to_device(Device::Cpu)))
-        .collect();
+    let tensors: Vec<(String, Tensor)> = match ModelSpec::read(&args.model)?.model {
+        ModelKind::Teacher(_) => {
+            let model = load_model_dir(&args.model, device)?;
+            dump_teacher(&model.teacher, &inputs)
+        }
+        ModelKind::Seed2(_) => {
+            let model = load_seed2_dir(&args.model, device)?;
+            dump_seed2(&model.student, &inputs)
+        }
+    }
+    .with_context(|| format!("{}", args.input.display()))?
+    .into_iter()
+    .map(|(n, t)| (n, t.to_device(Device::Cpu)))
+    .collect();
     Tensor::write_safetensors(&tensors, &args.out)
         .with_context(|| format!("{}: cannot write", args.out.display()))?;
     println!("wrote {} ({} tensors)", args.out.display(), tensors.len());

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use tch::{nn, Device, Tensor};
+use tch::{nn, Device, Kind, Tensor};
 
 use super::teacher::{Teacher, TeacherConfig};
 use super::ModelError;
@@ -23,9 +23,13 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Which architecture a model directory holds, with its configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
+#[allow(clippy::large_enum_variant)] // built once per model load; boxing buys nothing
 pub enum ModelKind {
     /// The seed-1 BEATs → Conformer → BART captioner.
     Teacher(TeacherConfig),
+    /// The seed-2 EfficientNet-B2 + transformer student (`Effb2TrmCaptioningModel`);
+    /// loaded with `seed2::load_seed2_dir`.
+    Seed2(super::seed2::Seed2Config),
 }
 
 /// `model.json`: everything needed to build and feed the model.
@@ -118,6 +122,27 @@ pub fn expected_shapes(vs: &nn::VarStore) -> HashMap<String, Vec<i64>> {
         .collect()
 }
 
+/// Creates `out_dir` and writes `tensors` (as float32, sorted by name) to its
+/// [`MODEL_WEIGHTS`]; returns (tensors, parameters) written.
+pub fn write_weights(
+    out_dir: &Path,
+    tensors: &HashMap<String, Tensor>,
+) -> Result<(usize, i64), ModelError> {
+    std::fs::create_dir_all(out_dir)
+        .map_err(|e| ModelError::file(out_dir, format!("cannot create: {e}")))?;
+    let mut names: Vec<_> = tensors.keys().cloned().collect();
+    names.sort();
+    let named: Vec<(String, Tensor)> = names
+        .iter()
+        .map(|n| (n.clone(), tensors[n].to_kind(Kind::Float).contiguous()))
+        .collect();
+    let parameters = named.iter().map(|(_, t)| t.numel() as i64).sum();
+    let weights = out_dir.join(MODEL_WEIGHTS);
+    Tensor::write_safetensors(&named, &weights)
+        .map_err(|e| ModelError::file(&weights, format!("cannot write: {e}")))?;
+    Ok((named.len(), parameters))
+}
+
 /// Loads `path` (safetensors) into `vs`, failing with every mismatch listed at once.
 pub fn load_safetensors(vs: &mut nn::VarStore, path: &Path) -> Result<(), ModelError> {
     let tensors = Tensor::read_safetensors(path)
@@ -160,7 +185,12 @@ pub struct LoadedModel {
 pub fn load_model_dir(dir: &Path, device: Device) -> Result<LoadedModel, ModelError> {
     let spec = ModelSpec::read(dir)?;
     let mut vs = nn::VarStore::new(device);
-    let ModelKind::Teacher(cfg) = &spec.model;
+    let ModelKind::Teacher(cfg) = &spec.model else {
+        return Err(ModelError::file(
+            dir.join(MODEL_JSON),
+            "not a teacher model directory (kind seed2: load it with seed2::load_seed2_dir)",
+        ));
+    };
     let teacher = Teacher::new(vs.root(), cfg)
         .map_err(|e| ModelError::file(dir.join(MODEL_JSON), e.to_string()))?;
     load_safetensors(&mut vs, &dir.join(MODEL_WEIGHTS))?;

@@ -15,7 +15,7 @@ use tch::{nn, Device, Kind, Tensor};
 
 use super::beats::BeatsConfig;
 use super::checkpoint::{
-    expected_shapes, mismatches, ModelKind, ModelSpec, FORMAT_VERSION, MODEL_WEIGHTS,
+    expected_shapes, mismatches, write_weights, ModelKind, ModelSpec, FORMAT_VERSION,
 };
 use super::conformer::ConformerConfig;
 use super::teacher::{CaptionerConfig, Teacher, TeacherConfig};
@@ -166,18 +166,7 @@ pub fn convert_teacher(src: &TeacherSources, out_dir: &Path) -> Result<ConvertRe
         ));
     }
 
-    std::fs::create_dir_all(out_dir)
-        .map_err(|e| ModelError::file(out_dir, format!("cannot create: {e}")))?;
-    let mut names: Vec<_> = tensors.keys().cloned().collect();
-    names.sort();
-    let named: Vec<(String, Tensor)> = names
-        .iter()
-        .map(|n| (n.clone(), tensors[n].to_kind(Kind::Float).contiguous()))
-        .collect();
-    let parameters = named.iter().map(|(_, t)| t.numel() as i64).sum();
-    let weights = out_dir.join(MODEL_WEIGHTS);
-    Tensor::write_safetensors(&named, &weights)
-        .map_err(|e| ModelError::file(&weights, format!("cannot write: {e}")))?;
+    let (written, parameters) = write_weights(out_dir, &tensors)?;
     let source = BTreeMap::from([
         (
             "checkpoint".to_owned(),
@@ -201,7 +190,7 @@ pub fn convert_teacher(src: &TeacherSources, out_dir: &Path) -> Result<ConvertRe
     };
     spec.write(out_dir)?;
     Ok(ConvertReport {
-        written: named.len(),
+        written,
         parameters,
         dropped,
     })
