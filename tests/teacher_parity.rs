@@ -12,7 +12,7 @@ use soundscribe::model::traits::{AudioEncoder, CaptionDecoder};
 use tch::{Device, Kind, Tensor};
 
 mod common;
-use common::{fixture_dir, sources};
+use common::{check, fixture_dir, sources};
 
 /// The golden tensors and the model converted from the fixture.
 struct Golden {
@@ -35,22 +35,6 @@ fn golden() -> Golden {
         model,
         _out: out,
     }
-}
-
-/// Asserts max |Δ| ≤ 1e-4 · max(1, max |expected|) and returns max |Δ|.
-fn check(name: &str, got: &Tensor, want: &Tensor) -> f64 {
-    assert_eq!(got.size(), want.size(), "{name}: shape");
-    let diff = (got.to_kind(Kind::Double) - want.to_kind(Kind::Double))
-        .abs()
-        .max()
-        .double_value(&[]);
-    let scale = want.abs().max().double_value(&[]).max(1.0);
-    eprintln!("{name:>16}: max |Δ| = {diff:.3e} (scale {scale:.3})");
-    assert!(
-        diff <= 1e-4 * scale,
-        "{name}: max |Δ| = {diff:e} > 1e-4 · {scale}"
-    );
-    diff
 }
 
 #[test]

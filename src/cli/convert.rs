@@ -1,11 +1,12 @@
-//! `soundscribe convert teacher ...`: foreign checkpoints → a model directory, once.
+//! `soundscribe convert teacher|aisfx ...`: foreign checkpoints → a model directory, once.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use crate::model::convert_teacher::{convert_teacher, TeacherSources};
+use crate::model::convert_aisfx::convert_aisfx;
+use crate::model::convert_teacher::{convert_teacher, ConvertReport, TeacherSources};
 
 /// `soundscribe convert ...`
 #[derive(Debug, Subcommand)]
@@ -28,6 +29,15 @@ pub enum ConvertCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The aisfx CNN-8 sound-effects encoder (`aisfx/models/checkpoint.pth`), the student's encoder.
+    Aisfx {
+        /// aisfx `checkpoint.pth` (`(state_dict, ds_dict)`).
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// Output directory (`aisfx.safetensors` + `aisfx.json`).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 pub(super) fn run(cmd: &ConvertCommand) -> anyhow::Result<ExitCode> {
@@ -46,17 +56,26 @@ pub(super) fn run(cmd: &ConvertCommand) -> anyhow::Result<ExitCode> {
                 beats: beats.clone(),
             };
             let report = convert_teacher(&src, out)?;
-            for d in &report.dropped {
-                tracing::debug!(message = "Checkpoint tensor not needed for inference.", tensor = %d);
-            }
-            println!(
-                "wrote {} ({} tensors, {} parameters; {} checkpoint tensors not needed for inference)",
-                out.display(),
-                report.written,
-                report.parameters,
-                report.dropped.len()
-            );
+            print_report(out, &report);
+            Ok(ExitCode::SUCCESS)
+        }
+        ConvertCommand::Aisfx { checkpoint, out } => {
+            let report = convert_aisfx(checkpoint, out)?;
+            print_report(out, &report);
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn print_report(out: &std::path::Path, report: &ConvertReport) {
+    for d in &report.dropped {
+        tracing::debug!(message = "Checkpoint tensor not needed for inference.", tensor = %d);
+    }
+    println!(
+        "wrote {} ({} tensors, {} parameters; {} checkpoint tensors not needed for inference)",
+        out.display(),
+        report.written,
+        report.parameters,
+        report.dropped.len()
+    );
 }

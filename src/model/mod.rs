@@ -3,14 +3,17 @@
 //! assembled in `teacher`; `traits` is the surface decoding is written against; `text`
 //! holds the sentence embedders used for reranking and InfoNCE.
 
+pub mod aisfx;
 pub mod bart;
 mod bart_attention;
 pub mod beats;
 pub mod checkpoint;
 pub mod conformer;
+pub mod convert_aisfx;
 pub mod convert_teacher;
 pub mod dump;
 mod pickle;
+mod pickle_numpy;
 pub mod pickle_value;
 pub mod teacher;
 pub mod teacher_config;

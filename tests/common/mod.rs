@@ -1,10 +1,12 @@
-//! Shared helpers for the teacher integration tests: the golden fixture and its sources.
+//! Shared helpers for the model integration tests: the teacher golden fixture and its
+//! sources, and the parity tolerance check.
 
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
 use soundscribe::model::convert_teacher::TeacherSources;
+use tch::{Kind, Tensor};
 
 /// `tests/fixtures/teacher-a` (a copy of `../shared/golden/teacher-a/`); fails loudly if absent.
 pub fn fixture_dir() -> PathBuf {
@@ -33,4 +35,20 @@ pub fn sources(dir: &Path) -> TeacherSources {
         conformer_config: dir.join("conformer_config.json"),
         beats: dir.join("beats.pt"),
     }
+}
+
+/// Asserts max |Δ| ≤ 1e-4 · max(1, max |expected|) and returns max |Δ|.
+pub fn check(name: &str, got: &Tensor, want: &Tensor) -> f64 {
+    assert_eq!(got.size(), want.size(), "{name}: shape");
+    let diff = (got.to_kind(Kind::Double) - want.to_kind(Kind::Double))
+        .abs()
+        .max()
+        .double_value(&[]);
+    let scale = want.abs().max().double_value(&[]).max(1.0);
+    eprintln!("{name:>16}: max |Δ| = {diff:.3e} (scale {scale:.3})");
+    assert!(
+        diff <= 1e-4 * scale,
+        "{name}: max |Δ| = {diff:e} > 1e-4 · {scale}"
+    );
+    diff
 }
