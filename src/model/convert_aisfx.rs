@@ -128,3 +128,38 @@ pub fn load_aisfx(dir: &Path, vs: &mut nn::VarStore) -> Result<AisfxCnn, ModelEr
     load_safetensors(vs, &dir.join(AISFX_WEIGHTS))?;
     Ok(cnn)
 }
+
+/// Copies `dir/aisfx.safetensors` into the variables of `vs` under `prefix` (e.g.
+/// `"encoder.cnn"` in a student), failing with every mismatch listed at once.
+pub fn load_aisfx_into(vs: &mut nn::VarStore, prefix: &str, dir: &Path) -> Result<(), ModelError> {
+    let path = dir.join(AISFX_WEIGHTS);
+    let tensors: HashMap<String, Tensor> = Tensor::read_safetensors(&path)
+        .map_err(|e| ModelError::file(&path, format!("cannot read safetensors: {e}")))?
+        .into_iter()
+        .collect();
+    let head = format!("{prefix}.");
+    let vars: HashMap<String, Tensor> = vs
+        .variables()
+        .into_iter()
+        .filter_map(|(k, t)| k.strip_prefix(&head).map(|s| (s.to_owned(), t)))
+        .collect();
+    let expected = vars.iter().map(|(k, t)| (k.clone(), t.size())).collect();
+    let found = tensors.iter().map(|(k, t)| (k.clone(), t.size())).collect();
+    let problems = mismatches(&expected, &found);
+    if !problems.is_empty() {
+        return Err(ModelError::file(
+            &path,
+            format!(
+                "{} tensor mismatch(es) with {prefix}:\n  {}",
+                problems.len(),
+                problems.join("\n  ")
+            ),
+        ));
+    }
+    let _guard = tch::no_grad_guard();
+    for (name, mut var) in vars {
+        var.f_copy_(&tensors[&name])
+            .map_err(|e| ModelError::file(&path, format!("{name}: {e}")))?;
+    }
+    Ok(())
+}

@@ -1,7 +1,8 @@
 //! Captioning models in tch: one file per architecture, one struct per block, named as in
 //! the paper and the checkpoint. The seed-1 teacher is `beats` → `conformer` → `bart`,
 //! assembled in `teacher`; `traits` is the surface decoding is written against; `text`
-//! holds the sentence embedders used for reranking and InfoNCE.
+//! holds the sentence embedders used for reranking and InfoNCE. The seed-2 student is
+//! `aisfx` (CNN-8) → `student_decoder`, assembled in `student`.
 
 pub mod aisfx;
 pub mod bart;
@@ -12,9 +13,12 @@ pub mod conformer;
 pub mod convert_aisfx;
 pub mod convert_teacher;
 pub mod dump;
+pub mod kv_cache;
 mod pickle;
 mod pickle_numpy;
 pub mod pickle_value;
+pub mod student;
+pub mod student_decoder;
 pub mod teacher;
 pub mod teacher_config;
 pub mod text;
