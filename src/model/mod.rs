@@ -19,6 +19,7 @@ mod pickle_numpy;
 pub mod pickle_value;
 pub mod student;
 pub mod student_decoder;
+pub mod student_tokenizer;
 pub mod teacher;
 pub mod teacher_config;
 pub mod text;
