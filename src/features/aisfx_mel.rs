@@ -97,8 +97,7 @@ impl AisfxMel {
 
     /// Normalised log-mel of `waves` `(B, N)` at 44.1 kHz: `(B, 1 + N/1024, 96)` float32,
     /// time-major. Each row is peak-normalised first (an all-zero row is left as is).
-    ///
-    /// Panics (tch) if `N < N_FFT/2 + 1`; callers check the length first.
+    /// Any `N ≥ 0` works: centring pads 1024 zeros on each side.
     pub fn forward(&self, waves: &Tensor) -> Tensor {
         let waves = waves.to_kind(Kind::Float);
         let peak = waves.abs().amax([-1].as_slice(), true);
