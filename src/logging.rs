@@ -10,8 +10,11 @@ use crate::config::LogFormat;
 ///
 /// Logs go to stderr so stdout stays free for command output. Calling it twice is harmless.
 pub fn init(level: &str, format: LogFormat) {
+    // symphonia logs every Ogg stream it opens at INFO; keep that out of the default.
+    let quiet = "symphonia_core=warn,symphonia_format_ogg=warn,symphonia_codec_vorbis=warn,\
+                 symphonia_bundle_mp3=warn,symphonia_bundle_flac=warn";
     let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(level))
+        .or_else(|_| EnvFilter::try_new(format!("{level},{quiet}")))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

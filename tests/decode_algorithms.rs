@@ -9,6 +9,7 @@ use soundscribe::decode::recompute::Recompute;
 use soundscribe::decode::rerank::{nll, rerank, RerankWeights};
 use soundscribe::decode::sampling::{sample, SamplingParams};
 use soundscribe::decode::{Limits, Sequence, StepModel};
+use soundscribe::model::ModelError;
 use tch::{Device, Tensor};
 
 const PAD: i64 = 0;
@@ -68,41 +69,36 @@ impl StepModel for PrefixModel {
     fn device(&self) -> Device {
         Device::Cpu
     }
-    fn begin(&self, rows: &Tensor) -> History {
-        let rows: Vec<i64> = Vec::try_from(rows).unwrap();
-        History {
+    fn begin(&self, rows: &[usize]) -> Result<History, ModelError> {
+        Ok(History {
             prefixes: vec![Vec::new(); rows.len()],
-            rows,
-        }
+            rows: rows.iter().map(|&r| r as i64).collect(),
+        })
     }
-    fn step(&self, s: &mut History, tokens: &Tensor) -> Tensor {
+    fn step(&self, s: &mut History, tokens: &Tensor) -> Result<Tensor, ModelError> {
         let tokens: Vec<i64> = Vec::try_from(tokens).unwrap();
         let mut out = Vec::new();
         for (i, t) in tokens.into_iter().enumerate() {
             s.prefixes[i].push(t);
             out.extend(self.next_logits(s.rows[i], &s.prefixes[i]));
         }
-        Tensor::from_slice(&out).view([s.rows.len() as i64, self.vocab])
+        Ok(Tensor::from_slice(&out).view([s.rows.len() as i64, self.vocab]))
     }
-    fn select(&self, s: &mut History, keep: &Tensor) {
-        let keep: Vec<i64> = Vec::try_from(keep).unwrap();
-        s.rows = keep.iter().map(|&k| s.rows[k as usize]).collect();
-        s.prefixes = keep
-            .iter()
-            .map(|&k| s.prefixes[k as usize].clone())
-            .collect();
+    fn select(&self, s: &mut History, keep: &[usize]) -> Result<(), ModelError> {
+        s.rows = keep.iter().map(|&k| s.rows[k]).collect();
+        s.prefixes = keep.iter().map(|&k| s.prefixes[k].clone()).collect();
+        Ok(())
     }
-    fn logits(&self, rows: &Tensor, tokens: &Tensor) -> Tensor {
-        let rows: Vec<i64> = Vec::try_from(rows).unwrap();
+    fn logits(&self, rows: &[usize], tokens: &Tensor) -> Result<Tensor, ModelError> {
         let (n, l) = tokens.size2().unwrap();
         let mut out = Vec::new();
         for (r, clip) in rows.iter().enumerate() {
             let toks: Vec<i64> = Vec::try_from(tokens.get(r as i64)).unwrap();
             for t in 0..l as usize {
-                out.extend(self.next_logits(*clip, &toks[..=t]));
+                out.extend(self.next_logits(*clip as i64, &toks[..=t]));
             }
         }
-        Tensor::from_slice(&out).view([n, l, self.vocab])
+        Ok(Tensor::from_slice(&out).view([n, l, self.vocab]))
     }
 }
 
@@ -180,7 +176,7 @@ fn wide_beam_search_finds_the_exhaustive_optimum() {
             length_penalty: lp,
             early_stopping: true,
         };
-        let beams = beam_search(&m, &limits, &params);
+        let beams = beam_search(&m, &limits, &params).unwrap();
         for clip in 0..3 {
             let mut all = brute_force(&m, clip, &limits, lp);
             all.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -211,7 +207,8 @@ fn narrow_beam_is_never_better_than_the_optimum_and_respects_constraints() {
             length_penalty: 1.0,
             early_stopping: true,
         },
-    );
+    )
+    .unwrap();
     for (clip, hyps) in beams.iter().enumerate() {
         assert!(!hyps.is_empty() && hyps.len() <= 3);
         assert!(hyps.windows(2).all(|w| w[0].score >= w[1].score));
@@ -235,7 +232,7 @@ fn narrow_beam_is_never_better_than_the_optimum_and_respects_constraints() {
 fn greedy_follows_the_argmax_and_stops_at_eos_or_max_length() {
     let m = model(7, 2, 5.0);
     let limits = limits(1, 8, 0);
-    for seq in greedy(&m, &limits) {
+    for seq in greedy(&m, &limits).unwrap() {
         let mut prefix = vec![START];
         for &t in &seq.tokens {
             let lp = log_softmax(&m.next_logits(seq.clip as i64, &prefix));
@@ -260,9 +257,9 @@ fn params(seed: u64, k: usize) -> SamplingParams {
 fn sampling_with_the_same_seed_reproduces_the_candidates() {
     let m = model(12, 3, 3.0);
     let limits = limits(3, 10, 3);
-    let a = sample(&m, &limits, &params(7, 20));
-    let b = sample(&m, &limits, &params(7, 20));
-    let c = sample(&m, &limits, &params(8, 20));
+    let a = sample(&m, &limits, &params(7, 20)).unwrap();
+    let b = sample(&m, &limits, &params(7, 20)).unwrap();
+    let c = sample(&m, &limits, &params(8, 20)).unwrap();
     assert_eq!(a, b);
     assert_ne!(a, c);
     assert_eq!(a.len(), 60);
@@ -281,8 +278,8 @@ fn sampling_with_the_same_seed_reproduces_the_candidates() {
 fn cached_sampling_equals_recomputation_with_the_same_seed() {
     let m = model(12, 2, 3.0);
     let limits = limits(2, 9, 3);
-    let cached = sample(&m, &limits, &params(3, 16));
-    let recomputed = sample(&Recompute(&m), &limits, &params(3, 16));
+    let cached = sample(&m, &limits, &params(3, 16)).unwrap();
+    let recomputed = sample(&Recompute(&m), &limits, &params(3, 16)).unwrap();
     assert_eq!(cached, recomputed);
     let b1 = beam_search(
         &m,
@@ -292,7 +289,8 @@ fn cached_sampling_equals_recomputation_with_the_same_seed() {
             length_penalty: 1.0,
             early_stopping: false,
         },
-    );
+    )
+    .unwrap();
     let b2 = beam_search(
         &Recompute(&m),
         &limits,
@@ -301,7 +299,8 @@ fn cached_sampling_equals_recomputation_with_the_same_seed() {
             length_penalty: 1.0,
             early_stopping: false,
         },
-    );
+    )
+    .unwrap();
     assert_eq!(b1, b2);
 }
 
@@ -315,8 +314,8 @@ fn a_tiny_nucleus_is_greedy() {
         num_candidates: 5,
         seed: 1,
     };
-    let greedy = greedy(&m, &limits);
-    for s in sample(&m, &limits, &p) {
+    let greedy = greedy(&m, &limits).unwrap();
+    for s in sample(&m, &limits, &p).unwrap() {
         assert_eq!(s.tokens, greedy[s.clip].tokens);
     }
 }
@@ -336,7 +335,8 @@ fn first_tokens_follow_the_model_distribution() {
             num_candidates: n,
             seed: 5,
         },
-    );
+    )
+    .unwrap();
     let mut counts: HashMap<i64, usize> = HashMap::new();
     for s in &seqs {
         *counts
@@ -366,7 +366,7 @@ fn nll_is_the_mean_token_cross_entropy_including_eos() {
         (1, vec![7, 3, 3, 4, 5, 6]),
     ];
     let pairs: Vec<(usize, &[i64])> = cands.iter().map(|(c, t)| (*c, t.as_slice())).collect();
-    let got = nll(&m, &pairs);
+    let got = nll(&m, &pairs).unwrap();
     for ((clip, toks), got) in cands.iter().zip(got) {
         let mut prefix = vec![START];
         let mut total = 0.0;

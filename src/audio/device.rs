@@ -12,11 +12,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
-use cpal::{ErrorKind, FromSample, SampleFormat, SizedSample, StreamConfig};
+use cpal::{ErrorKind, SampleFormat, StreamConfig};
 use serde::Serialize;
 
 use super::queue::SourceStats;
-use super::ring::{capture_ring, CaptureConsumer};
+use super::ring::{capture_ring, CaptureConsumer, CaptureSample};
 use super::AudioError;
 
 /// Seconds of audio the capture ring holds before frames are counted as overruns.
@@ -179,23 +179,20 @@ impl DeviceCapture {
         let (config, format) =
             pick_config(&dev, rate, channels).map_err(|e| AudioError::device(&name, e))?;
         let health = Arc::new(AtomicU8::new(HEALTH_OK));
-        let (stream, ring) = match format {
-            SampleFormat::F32 => build::<f32>(&dev, &config, &stats, &health),
-            SampleFormat::I16 => build::<i16>(&dev, &config, &stats, &health),
-            SampleFormat::I32 => build::<i32>(&dev, &config, &stats, &health),
-            SampleFormat::U8 => build::<u8>(&dev, &config, &stats, &health),
-            SampleFormat::I8 => build::<i8>(&dev, &config, &stats, &health),
-            SampleFormat::U16 => build::<u16>(&dev, &config, &stats, &health),
-            SampleFormat::U32 => build::<u32>(&dev, &config, &stats, &health),
-            SampleFormat::F64 => build::<f64>(&dev, &config, &stats, &health),
-            other => {
-                return Err(AudioError::device(
-                    &name,
-                    format!("unsupported sample format {other}"),
-                ))
-            }
-        }
-        .map_err(|e| AudioError::device(&name, format!("cannot open capture stream: {e}")))?;
+        // Ask for 100 ms periods: capture latency hardly matters next to multi-second
+        // windows, and a deep device buffer survives a starved thread (with the default two
+        // short periods, pipewire-alsa loses audio without reporting an xrun). Devices that
+        // refuse get their default.
+        let deep = StreamConfig {
+            buffer_size: cpal::BufferSize::Fixed((config.sample_rate / 10).max(64)),
+            ..config
+        };
+        let (stream, ring) = build_any(&dev, &deep, format, &stats, &health)
+            .or_else(|e| {
+                tracing::debug!(device = %name, error = %e, "100 ms periods refused; using the device default.");
+                build_any(&dev, &config, format, &stats, &health)
+            })
+            .map_err(|e| AudioError::device(&name, format!("cannot open capture stream: {e}")))?;
         stream
             .play()
             .map_err(|e| AudioError::device(&name, format!("cannot start capture: {e}")))?;
@@ -234,6 +231,13 @@ impl DeviceCapture {
     /// Moves up to `max_frames` captured frames into `buf` (cleared first) without waiting.
     pub fn read(&mut self, buf: &mut Vec<f32>, max_frames: usize) -> usize {
         self.ring.read(buf, max_frames)
+    }
+
+    /// Stops the stream (no callback runs after this returns) and hands back the ring, so
+    /// the audio still in it can be drained instead of lost.
+    pub fn stop(self) -> CaptureConsumer {
+        drop(self._stream);
+        self.ring
     }
 
     /// Whether the error callback has reported a failure.
@@ -307,6 +311,30 @@ fn pick_config(
     Ok((cfg.config(), cfg.sample_format()))
 }
 
+/// Builds the stream for the device's sample format (dispatched once, here).
+fn build_any(
+    dev: &cpal::Device,
+    config: &StreamConfig,
+    format: SampleFormat,
+    stats: &Arc<SourceStats>,
+    health: &Arc<AtomicU8>,
+) -> Result<(cpal::Stream, CaptureConsumer), cpal::Error> {
+    match format {
+        SampleFormat::F32 => build::<f32>(dev, config, stats, health),
+        SampleFormat::I16 => build::<i16>(dev, config, stats, health),
+        SampleFormat::I32 => build::<i32>(dev, config, stats, health),
+        SampleFormat::U8 => build::<u8>(dev, config, stats, health),
+        SampleFormat::I8 => build::<i8>(dev, config, stats, health),
+        SampleFormat::U16 => build::<u16>(dev, config, stats, health),
+        SampleFormat::U32 => build::<u32>(dev, config, stats, health),
+        SampleFormat::F64 => build::<f64>(dev, config, stats, health),
+        other => Err(cpal::Error::with_message(
+            ErrorKind::UnsupportedConfig,
+            format!("unsupported sample format {other}"),
+        )),
+    }
+}
+
 fn build<T>(
     dev: &cpal::Device,
     config: &StreamConfig,
@@ -314,8 +342,7 @@ fn build<T>(
     health: &Arc<AtomicU8>,
 ) -> Result<(cpal::Stream, CaptureConsumer), cpal::Error>
 where
-    T: SizedSample + Send + Sync + 'static,
-    f32: FromSample<T>,
+    T: CaptureSample,
 {
     let frames = (f64::from(config.sample_rate) * RING_SECONDS).ceil() as usize;
     let (mut producer, consumer) = capture_ring::<T>(frames, config.channels, stats.clone());

@@ -18,7 +18,7 @@ use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
-use super::{AudioError, FrameRead};
+use super::{AudioError, FrameRead, RATE_RANGE};
 
 /// Anything hound can read from.
 trait ReadSeek: Read + Seek + Send {}
@@ -84,8 +84,14 @@ impl FileReader {
         if spec.channels == 0 {
             return Err(AudioError::format(path, "WAV header says zero channels"));
         }
-        if spec.sample_rate == 0 {
-            return Err(AudioError::format(path, "WAV header says 0 Hz"));
+        if !RATE_RANGE.contains(&spec.sample_rate) {
+            return Err(AudioError::format(
+                path,
+                format!(
+                    "WAV header says {} Hz (supported: 1000 to 768000)",
+                    spec.sample_rate
+                ),
+            ));
         }
         let encoding = match (spec.sample_format, spec.bits_per_sample) {
             (hound::SampleFormat::Int, b @ 1..=32) => WavEncoding::Int(b),
@@ -251,6 +257,8 @@ struct SymInner {
     rate: u32,
     channels: u16,
     declared: Option<u64>,
+    frames: u64,
+    reported_short: bool,
     pending: Vec<f32>,
     pos: usize,
     done: bool,
@@ -286,6 +294,8 @@ impl SymInner {
             rate: params.sample_rate.unwrap_or(0),
             channels: params.channels.map_or(0, |c| c.count() as u16),
             declared: params.n_frames,
+            frames: 0,
+            reported_short: false,
             pending: Vec::new(),
             pos: 0,
             done: false,
@@ -295,8 +305,14 @@ impl SymInner {
         if inner.channels == 0 {
             return Err(AudioError::format(path, "audio track has zero channels"));
         }
-        if inner.rate == 0 {
-            return Err(AudioError::format(path, "audio track has no sample rate"));
+        if !RATE_RANGE.contains(&inner.rate) {
+            return Err(AudioError::format(
+                path,
+                format!(
+                    "audio track at {} Hz (supported: 1000 to 768000)",
+                    inner.rate
+                ),
+            ));
         }
         Ok(inner)
     }
@@ -367,6 +383,23 @@ impl SymInner {
         let take = (want.min(self.pending.len() - self.pos) / ch) * ch;
         buf.extend_from_slice(&self.pending[self.pos..self.pos + take]);
         self.pos += take;
+        self.frames += (take / ch) as u64;
+        if take == 0 && self.done {
+            // The decoder may skip damaged frames: a short stream is reported, not hidden.
+            let short = self
+                .declared
+                .filter(|&d| d > self.frames && !self.reported_short);
+            if let Some(declared) = short {
+                self.reported_short = true;
+                return Err(AudioError::format(
+                    path,
+                    format!(
+                        "truncated or corrupt: the header declares {declared} frames, {} decoded",
+                        self.frames
+                    ),
+                ));
+            }
+        }
         Ok(take / ch)
     }
 }

@@ -6,6 +6,12 @@
 //! rubato FFT) and cuts windows ([`window`]) that go to the engine through a bounded
 //! drop-oldest queue per source ([`queue`]). Nothing here touches the model or `tch`.
 
+// Audio threads must not die on a surprise: errors are values here.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 pub mod device;
 pub mod file;
 pub mod pcm;
@@ -27,6 +33,10 @@ pub use queue::{
 pub use resample::MonoResampler;
 pub use source::{FrontEnd, SourceHandle};
 pub use window::{WindowSpec, Windower};
+
+/// Input sample rates the front end accepts (as `sources[].sample_rate` does for PCM):
+/// anything else in a file header is treated as a corrupt header.
+pub const RATE_RANGE: std::ops::RangeInclusive<u32> = 1_000..=768_000;
 
 /// A source's id as configured (`sources[].id`); cheap to clone into every window.
 pub type SourceId = Arc<str>;

@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::{AudioError, FrameRead};
+use super::{AudioError, FrameRead, RATE_RANGE};
 use crate::config::{PcmFormat, PcmSource};
 
 /// Reads raw PCM frames from any byte stream.
@@ -51,8 +51,11 @@ impl PcmReader {
         if channels == 0 {
             return Err(AudioError::format(name, "raw PCM with zero channels"));
         }
-        if rate == 0 {
-            return Err(AudioError::format(name, "raw PCM at 0 Hz"));
+        if !RATE_RANGE.contains(&rate) {
+            return Err(AudioError::format(
+                name,
+                format!("raw PCM at {rate} Hz (supported: 1000 to 768000)"),
+            ));
         }
         Ok(PcmReader {
             name: name.to_owned(),

@@ -80,18 +80,33 @@ impl Pipeline {
     }
 
     /// Processes interleaved frames; a trailing partial frame is ignored (callers pass
-    /// whole frames). NaN becomes 0 and ±∞ becomes ±1, counted in `nonfinite_samples`.
+    /// whole frames). NaN becomes 0, ±∞ and finite values beyond full scale become ±1
+    /// (float input can hold anything, and the FFT resampler must only see finite
+    /// numbers); each replaced value is counted in `nonfinite_samples` / `clipped_samples`.
     pub fn push(&mut self, interleaved: &[f32]) -> Result<(), AudioError> {
         let frames = interleaved.len() / self.channels;
         self.stats.frames_read.fetch_add(frames as u64, Relaxed);
-        let bad = downmix(interleaved, self.channels, &mut self.mono);
-        if bad > 0 {
-            let before = self.stats.nonfinite_samples.fetch_add(bad, Relaxed);
+        let fixed = downmix(interleaved, self.channels, &mut self.mono);
+        if fixed.nonfinite > 0 {
+            let before = self
+                .stats
+                .nonfinite_samples
+                .fetch_add(fixed.nonfinite, Relaxed);
             if before == 0 {
                 tracing::warn!(
                     source = %self.source,
-                    count = bad,
+                    count = fixed.nonfinite,
                     "Non-finite input samples replaced (NaN → 0, ±inf → ±1); counted in nonfinite_samples."
+                );
+            }
+        }
+        if fixed.clipped > 0 {
+            let before = self.stats.clipped_samples.fetch_add(fixed.clipped, Relaxed);
+            if before == 0 {
+                tracing::warn!(
+                    source = %self.source,
+                    count = fixed.clipped,
+                    "Input samples beyond full scale clipped to ±1; counted in clipped_samples."
                 );
             }
         }
@@ -165,34 +180,45 @@ fn send(sink: &WindowSender, w: super::Window, err: &mut Option<AudioError>) {
     }
 }
 
+/// How many input values [`downmix`] had to replace.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Replaced {
+    /// NaN or ±∞.
+    pub nonfinite: u64,
+    /// Finite but beyond ±1.
+    pub clipped: u64,
+}
+
 /// Averages interleaved `channels`-channel frames into `mono` (cleared first), replacing
-/// non-finite samples; returns how many were replaced.
-pub fn downmix(interleaved: &[f32], channels: usize, mono: &mut Vec<f32>) -> u64 {
+/// NaN by 0 and clipping everything else to [-1, 1]; says how many values it replaced.
+pub fn downmix(interleaved: &[f32], channels: usize, mono: &mut Vec<f32>) -> Replaced {
     mono.clear();
-    let mut bad = 0u64;
-    let fix = |v: f32, bad: &mut u64| {
-        if v.is_finite() {
+    let mut r = Replaced::default();
+    let mut fix = |v: f32| {
+        if (-1.0..=1.0).contains(&v) {
             v
+        } else if v.is_nan() {
+            r.nonfinite += 1;
+            0.0
         } else {
-            *bad += 1;
-            if v.is_nan() {
-                0.0
+            if v.is_finite() {
+                r.clipped += 1;
             } else {
-                v.signum()
+                r.nonfinite += 1;
             }
+            v.signum()
         }
     };
     if channels == 1 {
-        mono.extend(interleaved.iter().map(|&v| fix(v, &mut bad)));
+        mono.extend(interleaved.iter().map(|&v| fix(v)));
     } else {
         let scale = 1.0 / channels as f32;
-        mono.extend(
-            interleaved
-                .chunks_exact(channels)
-                .map(|f| f.iter().map(|&v| fix(v, &mut bad)).sum::<f32>() * scale),
-        );
+        for frame in interleaved.chunks_exact(channels) {
+            let sum: f32 = frame.iter().map(|&v| fix(v)).sum();
+            mono.push(sum * scale);
+        }
     }
-    bad
+    r
 }
 
 #[cfg(test)]
@@ -202,12 +228,15 @@ mod tests {
     #[test]
     fn downmix_averages_and_sanitises() {
         let mut mono = Vec::new();
-        let bad = downmix(
-            &[1.0, 0.0, f32::NAN, 0.5, f32::INFINITY, -1.0, 0.2],
-            2,
-            &mut mono,
+        let input = [1.0, 0.0, f32::NAN, 0.5, f32::INFINITY, -1.0, 3e38, 0.2];
+        let r = downmix(&input, 2, &mut mono);
+        assert_eq!(mono, vec![0.5, 0.25, 0.0, 0.6]);
+        assert_eq!(
+            r,
+            Replaced {
+                nonfinite: 2,
+                clipped: 1
+            }
         );
-        assert_eq!(mono, vec![0.5, 0.25, 0.0]);
-        assert_eq!(bad, 2);
     }
 }

@@ -50,6 +50,8 @@ counters! {
     xruns,
     /// NaN or infinite input samples replaced by 0 or ±1.
     nonfinite_samples,
+    /// Finite input samples beyond full scale clipped to ±1.
+    clipped_samples,
     /// Samples at the model rate the resampler produced (the stream, gaps excluded).
     samples_produced,
     /// Windows handed to the queue.

@@ -32,7 +32,7 @@ pub struct MonoResampler {
 impl MonoResampler {
     /// A resampler from `in_rate` to `out_rate` Hz.
     pub fn new(in_rate: u32, out_rate: u32) -> Result<Self, AudioError> {
-        if in_rate == 0 || out_rate == 0 {
+        if !super::RATE_RANGE.contains(&in_rate) || !super::RATE_RANGE.contains(&out_rate) {
             return Err(AudioError::Setup(format!(
                 "cannot resample {in_rate} Hz to {out_rate} Hz"
             )));
@@ -237,6 +237,42 @@ mod tests {
         r.flush(&mut out);
         let crossing = out.iter().position(|&s| s > 0.25).unwrap();
         assert!((7_999..=8_001).contains(&crossing), "step at {crossing}");
+    }
+
+    /// Largest deviation from the sine recurrence x[n+1] = 2cos(w)x[n] - x[n-1].
+    fn worst_residual(x: &[f32], hz: f64, rate: u32) -> f64 {
+        let c = 2.0 * (2.0 * std::f64::consts::PI * hz / f64::from(rate)).cos();
+        x.windows(3)
+            .map(|t| (f64::from(t[2]) - c * f64::from(t[1]) + f64::from(t[0])).abs())
+            .fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn output_is_continuous_whatever_the_chunking() {
+        let input = sine(48_000, 1000.0, 48_000 * 3);
+        for pattern in [
+            &[512usize][..],
+            &[1024, 512, 7],
+            &[480],
+            &[100, 2000, 1],
+            &[4096, 3],
+        ] {
+            let mut r = MonoResampler::new(48_000, 16_000).unwrap();
+            let mut out = Vec::new();
+            let mut at = 0;
+            for &n in pattern.iter().cycle() {
+                if at >= input.len() {
+                    break;
+                }
+                let end = (at + n).min(input.len());
+                r.process(&input[at..end], &mut out);
+                at = end;
+            }
+            r.flush(&mut out);
+            let body = &out[1600..out.len() - 1600];
+            let worst = worst_residual(body, 1000.0, 16_000);
+            assert!(worst < 1e-3, "pattern {pattern:?}: residual {worst}");
+        }
     }
 
     #[test]

@@ -56,16 +56,35 @@ impl CaptureConsumer {
     }
 }
 
+/// Device sample types the ring carries, converted to `f32` on the source thread.
+pub trait CaptureSample: SizedSample + Send + Sync + 'static {
+    /// Appends `src` converted to `f32` to `out`.
+    fn extend_f32(src: &[Self], out: &mut Vec<f32>);
+}
+
+impl CaptureSample for f32 {
+    fn extend_f32(src: &[f32], out: &mut Vec<f32>) {
+        out.extend_from_slice(src);
+    }
+}
+
+macro_rules! convert_sample {
+    ($($t:ty),*) => {$(
+        impl CaptureSample for $t {
+            fn extend_f32(src: &[$t], out: &mut Vec<f32>) {
+                out.extend(src.iter().map(|&s| <f32 as FromSample<$t>>::from_sample_(s)));
+            }
+        }
+    )*};
+}
+convert_sample!(i8, i16, i32, u8, u16, u32, f64);
+
 /// A ring holding `frames` frames of `channels` channels of `T`, counted into `stats`.
-pub fn capture_ring<T>(
+pub fn capture_ring<T: CaptureSample>(
     frames: usize,
     channels: u16,
     stats: Arc<SourceStats>,
-) -> (CaptureProducer<T>, CaptureConsumer)
-where
-    T: SizedSample + Send + Sync + 'static,
-    f32: FromSample<T>,
-{
+) -> (CaptureProducer<T>, CaptureConsumer) {
     let ch = usize::from(channels.max(1));
     let (prod, cons) = HeapRb::<T>::new(frames.max(1) * ch).split();
     let producer = CaptureProducer {
@@ -92,17 +111,14 @@ struct Ring<T> {
     scratch: Vec<T>,
 }
 
-impl<T: SizedSample> RingRead for Ring<T>
-where
-    f32: FromSample<T>,
-{
+impl<T: CaptureSample> RingRead for Ring<T> {
     fn pop_into(&mut self, out: &mut Vec<f32>, max_samples: usize) -> usize {
         let n = max_samples.min(self.cons.occupied_len());
         if self.scratch.len() < n {
             self.scratch.resize(n, T::EQUILIBRIUM);
         }
         let got = self.cons.pop_slice(&mut self.scratch[..n]);
-        out.extend(self.scratch[..got].iter().map(|s| s.to_sample::<f32>()));
+        T::extend_f32(&self.scratch[..got], out);
         got
     }
 }

@@ -269,14 +269,14 @@ fn capture_loop(
     let max_frames = (cap.rate() as usize / 10).max(1);
     let opened = Instant::now();
     let mut flowing = false;
-    loop {
+    let ended = loop {
         if ctx.stop.load(Relaxed) {
-            return Ok(Ended::Stopped);
+            break Ended::Stopped;
         }
         let n = cap.read(&mut buf, max_frames);
         if n == 0 {
             if let StreamHealth::Failed(kind) = cap.health() {
-                return Ok(Ended::Lost(kind.to_string()));
+                break Ended::Lost(kind.to_string());
             }
             let quiet_since = if flowing {
                 last_audio.unwrap_or(opened)
@@ -284,43 +284,66 @@ fn capture_loop(
                 opened
             };
             if quiet_since.elapsed() > STALL {
-                return Ok(Ended::Lost(format!("no audio for {} s", STALL.as_secs())));
+                break Ended::Lost(format!("no audio for {} s", STALL.as_secs()));
             }
             std::thread::sleep(POLL);
             continue;
         }
-        let now = Instant::now();
         if !flowing {
             flowing = true;
-            let held = Duration::from_secs_f64(n as f64 / f64::from(cap.rate()));
-            let first_wall = SystemTime::now()
-                .checked_sub(held)
-                .unwrap_or_else(SystemTime::now);
-            match (pipeline.as_mut(), sender.take()) {
-                (Some(p), _) => {
-                    // Wall-clock estimate of the audio that never arrived.
-                    let missing = last_audio
-                        .map(|t| {
-                            (now.checked_sub(held).unwrap_or(now)).saturating_duration_since(t)
-                        })
-                        .unwrap_or_default();
-                    p.gap(missing, first_wall, cap.rate(), cap.channels())?;
-                    tracing::info!(source = %ctx.id, gap_s = missing.as_secs_f64(), "Capture resumed; gap recorded in stream time.");
-                }
-                (None, Some(s)) => {
-                    let mut p =
-                        Pipeline::new(ctx.id.clone(), cap.rate(), cap.channels(), ctx.spec, s)?;
-                    p.anchor_wall(first_wall);
-                    *pipeline = Some(p);
-                }
-                (None, None) => return Err(AudioError::Setup("source lost its queue".into())),
-            }
+            start_segment(ctx, &cap, n, pipeline, sender, last_audio)?;
         }
-        *last_audio = Some(now);
+        *last_audio = Some(Instant::now());
         if let Some(p) = pipeline.as_mut() {
             p.push(&buf)?;
         }
+    };
+    // Stop the callback, then take what it left in the ring: nothing captured is lost.
+    let mut ring = cap.stop();
+    if let Some(p) = pipeline.as_mut() {
+        while ring.read(&mut buf, max_frames) > 0 {
+            p.push(&buf)?;
+        }
     }
+    Ok(ended)
+}
+
+/// First audio of a stream: creates the pipeline, or records the gap since the last stream.
+fn start_segment(
+    ctx: &Ctx,
+    cap: &DeviceCapture,
+    frames: usize,
+    pipeline: &mut Option<Pipeline>,
+    sender: &mut Option<WindowSender>,
+    last_audio: &Option<Instant>,
+) -> Result<(), AudioError> {
+    let now = Instant::now();
+    let held = Duration::from_secs_f64(frames as f64 / f64::from(cap.rate()));
+    let first_wall = SystemTime::now()
+        .checked_sub(held)
+        .unwrap_or_else(SystemTime::now);
+    match (pipeline.as_mut(), sender.take()) {
+        (Some(p), _) => {
+            // Wall-clock estimate of the audio that never arrived.
+            let first_instant = now.checked_sub(held).unwrap_or(now);
+            let missing = last_audio
+                .map(|t| first_instant.saturating_duration_since(t))
+                .unwrap_or_default();
+            p.gap(missing, first_wall, cap.rate(), cap.channels())?;
+            tracing::info!(
+                source = %ctx.id,
+                gap_s = missing.as_secs_f64(),
+                "Capture resumed; gap recorded in stream time."
+            );
+        }
+        (None, Some(s)) => {
+            let mut p = Pipeline::new(ctx.id.clone(), cap.rate(), cap.channels(), ctx.spec, s)?;
+            p.anchor_wall(first_wall);
+            *pipeline = Some(p);
+        }
+        (None, None) => return Err(AudioError::Setup("source lost its queue".into())),
+    }
+    Ok(())
 }
 
 fn sleep_unless_stopped(stop: &AtomicBool, d: Duration) {

@@ -1,23 +1,22 @@
 //! Cuts a mono stream at the model rate into overlapping windows on an exact hop grid.
 //!
 //! Window `k` of a segment starts at `origin + round(k · hop_s · rate)` — computed from `k`
-//! in integer nanoseconds, so boundaries never drift however long the stream runs, for any
-//! rate (44.1k, 22.05k, 8k) and any hop. A segment is the audio between two gaps; after a
+//! each time, never accumulated, so boundaries stay within half a sample of the ideal grid
+//! however long the stream runs, for any rate (44.1k, 22.05k, 8k) and any hop. A segment is the audio between two gaps; after a
 //! gap (device loss) the grid restarts where audio resumes, and the stream clock includes
 //! the missing time. The silence gate marks quiet windows `gated` instead of delivering them.
 
 use std::time::{Duration, SystemTime};
 
-use super::{rms_dbfs, AudioError, SourceId, StreamTime, Window};
-
-const NS_PER_S: u128 = 1_000_000_000;
+use super::{AudioError, SourceId, StreamTime, Window};
 
 /// Window length, hop and gate at one sample rate, in samples.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WindowSpec {
     rate: u32,
     window: u64,
-    hop_ns: u64,
+    /// Hop in samples, fractional (e.g. 0.3333 s at 22.05 kHz is 7349.265 samples).
+    hop: f64,
     gate_dbfs: Option<f32>,
 }
 
@@ -35,17 +34,16 @@ impl WindowSpec {
                 "windows of {window_s} s every {hop_s} s at {rate} Hz are not possible"
             )));
         }
-        let hop_ns = (hop_s * 1e9).round() as u64;
-        let window_ns = (window_s * 1e9).round() as u128;
-        let round = |ns: u128| ((ns * u128::from(rate) + NS_PER_S / 2) / NS_PER_S) as u64;
+        let hop = hop_s * f64::from(rate);
         // A window is never shorter than the longest hop step, so consecutive windows
         // always touch or overlap and no sample falls between them.
-        let longest_step = (u128::from(hop_ns) * u128::from(rate)).div_ceil(NS_PER_S) as u64;
-        let window = round(window_ns).max(longest_step).max(1);
+        let window = ((window_s * f64::from(rate)).round() as u64)
+            .max(hop.ceil() as u64)
+            .max(1);
         Ok(WindowSpec {
             rate,
             window,
-            hop_ns,
+            hop,
             gate_dbfs: gate_dbfs.map(|g| g as f32),
         })
     }
@@ -62,8 +60,7 @@ impl WindowSpec {
 
     /// Offset of window `k`'s first sample from its segment's origin.
     pub fn offset(&self, k: u64) -> u64 {
-        let ns = u128::from(k) * u128::from(self.hop_ns);
-        ((ns * u128::from(self.rate) + NS_PER_S / 2) / NS_PER_S) as u64
+        (k as f64 * self.hop).round() as u64
     }
 
     /// The silence gate in dBFS, if any.
@@ -78,6 +75,9 @@ pub struct Windower {
     source: SourceId,
     /// Samples from stream index `buf_start` on.
     buf: Vec<f32>,
+    /// `energy[i]` = sum of squares of `buf[..i]` (so a window's RMS costs O(1), not
+    /// O(window) — windows overlap 4× by default).
+    energy: Vec<f64>,
     buf_start: u64,
     /// Where the current segment's grid starts, and its wall-clock time.
     origin: u64,
@@ -96,6 +96,7 @@ impl Windower {
             spec,
             source,
             buf: Vec::with_capacity(spec.window as usize * 2),
+            energy: vec![0.0],
             buf_start: 0,
             origin: 0,
             origin_wall: wall,
@@ -129,6 +130,11 @@ impl Windower {
     /// Appends samples and emits every window they complete.
     pub fn push(&mut self, samples: &[f32], emit: &mut impl FnMut(Window)) {
         self.buf.extend_from_slice(samples);
+        let mut acc = self.energy.last().copied().unwrap_or(0.0);
+        self.energy.extend(samples.iter().map(|&v| {
+            acc += f64::from(v) * f64::from(v);
+            acc
+        }));
         let pos = self.position().sample;
         loop {
             let start = self.origin + self.spec.offset(self.k);
@@ -143,6 +149,9 @@ impl Windower {
         let dead = (next - self.buf_start) as usize;
         if dead > 0 && dead >= self.buf.len() / 2 {
             self.buf.drain(..dead);
+            let base = self.energy[dead];
+            self.energy.drain(..dead);
+            self.energy.iter_mut().for_each(|e| *e -= base);
             self.buf_start = next;
         }
     }
@@ -163,6 +172,8 @@ impl Windower {
         self.finish(emit);
         let resume = self.position().sample + missing;
         self.buf.clear();
+        self.energy.clear();
+        self.energy.push(0.0);
         self.buf_start = resume;
         self.origin = resume;
         self.origin_wall = resume_wall;
@@ -174,7 +185,12 @@ impl Windower {
         let lo = (start - self.buf_start) as usize;
         let hi = (end - self.buf_start) as usize;
         let slice = &self.buf[lo..hi];
-        let rms = rms_dbfs(slice);
+        let rms = if hi > lo {
+            let mean = ((self.energy[hi] - self.energy[lo]) / (hi - lo) as f64).max(0.0);
+            (10.0 * mean.log10()) as f32
+        } else {
+            f32::NEG_INFINITY
+        };
         let gated = self.spec.gate_dbfs.is_some_and(|g| rms < g);
         let new_samples = (end - self.covered.max(start)) as u32;
         let wall = self.origin_wall

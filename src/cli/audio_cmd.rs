@@ -148,11 +148,12 @@ fn windows(a: &WindowsArgs) -> anyhow::Result<ExitCode> {
     for (id, stats, result) in front.join() {
         let s = stats.snapshot();
         eprintln!(
-            "{id}: frames_in={} overrun={} xruns={} nonfinite={} samples={} windows: queued={} dropped={} gated={} gaps={} ({:.3} s)",
+            "{id}: frames_in={} overrun={} xruns={} nonfinite={} clipped={} samples={} windows: queued={} dropped={} gated={} gaps={} ({:.3} s)",
             s.frames_in,
             s.frames_overrun,
             s.xruns,
             s.nonfinite_samples,
+            s.clipped_samples,
             s.samples_produced,
             s.windows_queued,
             s.windows_dropped,

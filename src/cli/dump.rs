@@ -23,16 +23,27 @@ pub struct DumpArgs {
     /// Output safetensors file.
     #[arg(long)]
     out: PathBuf,
+    /// Device to run on: cpu, cuda or cuda:N (outputs are written from the CPU).
+    #[arg(long, default_value = "cpu")]
+    device: String,
 }
 
 pub(super) fn run(args: &DumpArgs) -> anyhow::Result<ExitCode> {
-    let model = load_model_dir(&args.model, Device::Cpu)?;
+    let choice = crate::config::ModelConfig {
+        device: args.device.clone(),
+        ..Default::default()
+    };
+    let device = crate::engine::device::select(&choice)?;
+    let model = load_model_dir(&args.model, device)?;
     let inputs: HashMap<String, Tensor> = Tensor::read_safetensors(&args.input)
         .with_context(|| format!("{}: cannot read safetensors", args.input.display()))?
         .into_iter()
         .collect();
-    let tensors = dump_teacher(&model.teacher, &inputs)
-        .with_context(|| format!("{}", args.input.display()))?;
+    let tensors: Vec<(String, Tensor)> = dump_teacher(&model.teacher, &inputs)
+        .with_context(|| format!("{}", args.input.display()))?
+        .into_iter()
+        .map(|(n, t)| (n, t.to_device(Device::Cpu)))
+        .collect();
     Tensor::write_safetensors(&tensors, &args.out)
         .with_context(|| format!("{}: cannot write", args.out.display()))?;
     println!("wrote {} ({} tensors)", args.out.display(), tensors.len());

@@ -2,11 +2,13 @@
 //! code. No pipeline logic lives here.
 
 mod audio_cmd;
+mod caption;
 mod config_cmd;
 mod convert;
 mod dump;
 mod eval;
 mod listen;
+mod serve;
 mod version;
 
 use std::process::ExitCode;
@@ -48,6 +50,10 @@ pub enum Command {
     /// Watch a running daemon: print captions and status as they arrive, report gaps.
     #[command(visible_alias = "tail")]
     Listen(listen::ListenArgs),
+    /// Run the daemon: capture, caption and publish on ZeroMQ until SIGTERM.
+    Serve(serve::ServeArgs),
+    /// Caption audio files offline; one JSON line (the published schema) per window.
+    Caption(caption::CaptionArgs),
     /// Audio front end: list capture devices, run sources and print their windows.
     #[command(subcommand)]
     Audio(audio_cmd::AudioCommand),
@@ -65,6 +71,8 @@ pub fn main() -> ExitCode {
         Command::Dump(a) => dump::run(&a),
         Command::Listen(a) => listen::run(&a),
         Command::Audio(c) => audio_cmd::run(&c),
+        Command::Serve(a) => serve::run(&a),
+        Command::Caption(a) => caption::run(&a),
     };
     match result {
         Ok(code) => code,

@@ -56,6 +56,10 @@ pub struct RerankConfig {
     pub cosine_weight: f64,
     /// Alternatives reported with each caption.
     pub alternatives: usize,
+    /// Sentence-transformers directory for the cosine term (its width must match the
+    /// model's audio embedding); without it the score is the log-likelihood term alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embedder: Option<std::path::PathBuf>,
 }
 
 impl Default for DecodingConfig {
@@ -83,6 +87,7 @@ impl Default for RerankConfig {
             llh_weight: 0.3,
             cosine_weight: 0.7,
             alternatives: 3,
+            embedder: None,
         }
     }
 }

@@ -12,6 +12,7 @@
 use tch::{Kind, Tensor};
 
 use super::{processors, to_vec_f64, to_vec_i64, Limits, Sequence, StepModel};
+use crate::model::ModelError;
 
 /// Beam-search settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -85,7 +86,7 @@ pub fn beam_search<M: StepModel>(
     model: &M,
     limits: &Limits,
     params: &BeamParams,
-) -> Vec<Vec<Scored>> {
+) -> Result<Vec<Vec<Scored>>, ModelError> {
     let nb = params.num_beams.max(1);
     let clips = model.num_clips() as usize;
     let device = model.device();
@@ -106,14 +107,14 @@ pub fn beam_search<M: StepModel>(
             score: if i % nb == 0 { 0.0 } else { -1e9 },
         })
         .collect();
-    let rows: Vec<i64> = (0..clips * nb).map(|i| (i / nb) as i64).collect();
-    let mut state = model.begin(&Tensor::from_slice(&rows).to_device(device));
+    let rows: Vec<usize> = (0..clips * nb).map(|i| i / nb).collect();
+    let mut state = model.begin(&rows)?;
     let mut tokens = Tensor::full([(clips * nb) as i64], start, (Kind::Int64, device));
     let mut cur_len = 1;
 
     while cur_len < limits.max_length && !live.is_empty() {
         let mut logprobs = model
-            .step(&mut state, &tokens)
+            .step(&mut state, &tokens)?
             .to_kind(Kind::Float)
             .log_softmax(-1, Kind::Float);
         let vocab = logprobs.size()[1];
@@ -174,7 +175,7 @@ pub fn beam_search<M: StepModel>(
                     let mut history = beams[parent].history.clone();
                     history.push(token);
                     next_beams.push(Beam { history, score });
-                    parents.push(parent as i64);
+                    parents.push(parent);
                 }
             }
         }
@@ -184,8 +185,7 @@ pub fn beam_search<M: StepModel>(
         if live.is_empty() {
             break;
         }
-        let parents = Tensor::from_slice(&parents).to_device(device);
-        model.select(&mut state, &parents);
+        model.select(&mut state, &parents)?;
         let next_tokens: Vec<i64> = beams
             .iter()
             .map(|b| *b.history.last().expect("history"))
@@ -206,5 +206,5 @@ pub fn beam_search<M: StepModel>(
             }
         }
     }
-    hyps.into_iter().map(|h| h.items).collect()
+    Ok(hyps.into_iter().map(|h| h.items).collect())
 }

@@ -3,9 +3,10 @@
 use tch::Kind;
 
 use super::{step_loop, Limits, Sequence, StepModel};
+use crate::model::ModelError;
 
 /// Decodes one sequence per clip by arg-max, with the length and n-gram constraints.
-pub fn greedy<M: StepModel>(model: &M, limits: &Limits) -> Vec<Sequence> {
+pub fn greedy<M: StepModel>(model: &M, limits: &Limits) -> Result<Vec<Sequence>, ModelError> {
     let clips: Vec<usize> = (0..model.num_clips() as usize).collect();
     step_loop::run(model, &clips, limits, &mut |scores, _live| {
         let logprobs = scores.log_softmax(-1, Kind::Float);

@@ -7,6 +7,7 @@
 //! clips advance together with the KV cache, and finished ones are dropped from the batch.
 
 pub mod beam;
+pub mod bound;
 pub mod greedy;
 pub mod processors;
 pub mod recompute;
@@ -15,6 +16,8 @@ pub mod sampling;
 mod step_loop;
 
 use tch::Tensor;
+
+use crate::model::ModelError;
 
 /// The decoder side of a captioner, bound to one encoded batch of clips.
 ///
@@ -36,14 +39,16 @@ pub trait StepModel {
     /// Device the model runs on.
     fn device(&self) -> tch::Device;
 
-    /// A fresh state for hypotheses reading clips `rows` (int64, (N,), on the device).
-    fn begin(&self, rows: &Tensor) -> Self::State;
+    /// A fresh state for hypotheses reading clips `rows` (one clip index per hypothesis).
+    fn begin(&self, rows: &[usize]) -> Result<Self::State, ModelError>;
     /// Feeds one token per hypothesis ((N,) int64) and returns next-token logits (N, V).
-    fn step(&self, state: &mut Self::State, tokens: &Tensor) -> Tensor;
-    /// Keeps hypotheses `keep` ((M,) int64 indices into the current rows), in that order.
-    fn select(&self, state: &mut Self::State, keep: &Tensor);
+    fn step(&self, state: &mut Self::State, tokens: &Tensor) -> Result<Tensor, ModelError>;
+    /// Keeps hypotheses `keep` (indices into the current rows), in that order. Decoding only
+    /// ever keeps hypotheses in clip order (it drops finished ones and, in beam search,
+    /// continues beams of the same clip).
+    fn select(&self, state: &mut Self::State, keep: &[usize]) -> Result<(), ModelError>;
     /// Teacher-forced logits (N, L, V) of `tokens` (N, L) for hypotheses reading clips `rows`.
-    fn logits(&self, rows: &Tensor, tokens: &Tensor) -> Tensor;
+    fn logits(&self, rows: &[usize], tokens: &Tensor) -> Result<Tensor, ModelError>;
 }
 
 /// One decoded token sequence (without the start token and without end-of-sequence).

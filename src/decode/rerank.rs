@@ -12,6 +12,7 @@ use tch::{Kind, Tensor};
 
 use super::{to_vec_f64, Sequence, StepModel};
 use crate::model::text::{TextEmbedder, TextEmbedderError};
+use crate::model::ModelError;
 
 /// Sequences per teacher-forced batch when computing NLL (bounds logits memory).
 const NLL_CHUNK: usize = 32;
@@ -62,6 +63,9 @@ pub struct Reranked {
 /// Why reranking failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RerankError {
+    /// The captioning model failed.
+    #[error("reranking: {0}")]
+    Model(#[from] ModelError),
     /// The sentence embedder failed.
     #[error("reranking: {0}")]
     Embedder(#[from] TextEmbedderError),
@@ -78,7 +82,10 @@ pub enum RerankError {
 }
 
 /// Length-normalised NLL of each `(clip, tokens)` under the model, teacher-forced, batched.
-pub fn nll<M: StepModel>(model: &M, candidates: &[(usize, &[i64])]) -> Vec<f64> {
+pub fn nll<M: StepModel>(
+    model: &M,
+    candidates: &[(usize, &[i64])],
+) -> Result<Vec<f64>, ModelError> {
     let device = model.device();
     let (start, eos, pad) = (model.start_token(), model.eos_token(), model.pad_token());
     let mut out = Vec::with_capacity(candidates.len());
@@ -96,9 +103,8 @@ pub fn nll<M: StepModel>(model: &M, candidates: &[(usize, &[i64])]) -> Vec<f64> 
         let shape = [chunk.len() as i64, len as i64];
         let inputs = Tensor::from_slice(&inputs).view(shape).to_device(device);
         let labels = Tensor::from_slice(&labels).view(shape).to_device(device);
-        let rows = Tensor::from_slice(&chunk.iter().map(|(c, _)| *c as i64).collect::<Vec<_>>())
-            .to_device(device);
-        let logits = model.logits(&rows, &inputs).to_kind(Kind::Float);
+        let rows: Vec<usize> = chunk.iter().map(|(c, _)| *c).collect();
+        let logits = model.logits(&rows, &inputs)?.to_kind(Kind::Float);
         let logprobs = logits.log_softmax(-1, Kind::Float);
         let valid = labels.ne(-100);
         let picked = logprobs
@@ -109,7 +115,7 @@ pub fn nll<M: StepModel>(model: &M, candidates: &[(usize, &[i64])]) -> Vec<f64> 
             / valid.sum_dim_intlist([1i64].as_slice(), false, Kind::Float);
         out.extend(to_vec_f64(&per_seq));
     }
-    out
+    Ok(out)
 }
 
 /// Reranks the candidates of every clip.
@@ -136,7 +142,7 @@ pub fn rerank<M: StepModel>(
         }
     }
     let pairs: Vec<(usize, &[i64])> = distinct.iter().map(|(c, _, t)| (*c, *t)).collect();
-    let nlls = nll(model, &pairs);
+    let nlls = nll(model, &pairs)?;
     let cosines = match audio {
         Some((audio_emb, embedder)) => {
             let texts: Vec<&str> = distinct.iter().map(|(_, t, _)| t.as_str()).collect();

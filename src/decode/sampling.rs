@@ -10,6 +10,7 @@ use rand_core::{RngCore, SeedableRng};
 use tch::{Kind, Tensor};
 
 use super::{processors, step_loop, Limits, Sequence, StepModel};
+use crate::model::ModelError;
 
 /// Nucleus-sampling settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -44,7 +45,11 @@ fn uniform(rng: &mut ChaCha8Rng) -> f32 {
 /// Samples `num_candidates` sequences for every clip, all clips and candidates batched.
 ///
 /// Candidates of clip `c` come out together, in order.
-pub fn sample<M: StepModel>(model: &M, limits: &Limits, params: &SamplingParams) -> Vec<Sequence> {
+pub fn sample<M: StepModel>(
+    model: &M,
+    limits: &Limits,
+    params: &SamplingParams,
+) -> Result<Vec<Sequence>, ModelError> {
     let k = params.num_candidates.max(1);
     let clips: Vec<usize> = (0..model.num_clips() as usize)
         .flat_map(|c| std::iter::repeat_n(c, k))

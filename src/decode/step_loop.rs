@@ -4,6 +4,7 @@
 use tch::{Kind, Tensor};
 
 use super::{processors, Limits, Sequence, StepModel};
+use crate::model::ModelError;
 
 /// Picks the next token of every live hypothesis from processed scores (A, V) — `live`
 /// names the hypotheses of the rows — returning the tokens (A,) and the log-probabilities
@@ -16,12 +17,11 @@ pub(super) fn run<M: StepModel>(
     clips: &[usize],
     limits: &Limits,
     choose: &mut Choose<'_>,
-) -> Vec<Sequence> {
+) -> Result<Vec<Sequence>, ModelError> {
     let device = model.device();
     let start = model.start_token();
     let eos = model.eos_token();
-    let rows: Vec<i64> = clips.iter().map(|&c| c as i64).collect();
-    let mut state = model.begin(&Tensor::from_slice(&rows).to_device(device));
+    let mut state = model.begin(clips)?;
     let mut histories: Vec<Vec<i64>> = vec![vec![start]; clips.len()];
     let mut sums = vec![0.0f64; clips.len()];
     let mut live: Vec<usize> = (0..clips.len()).collect();
@@ -29,7 +29,7 @@ pub(super) fn run<M: StepModel>(
     let mut tokens = Tensor::full([clips.len() as i64], start, (Kind::Int64, device));
     let mut cur_len = 1;
     while cur_len < limits.max_length && !live.is_empty() {
-        let mut scores = model.step(&mut state, &tokens).to_kind(Kind::Float);
+        let mut scores = model.step(&mut state, &tokens)?.to_kind(Kind::Float);
         processors::min_length(&mut scores, cur_len, limits.min_length, eos);
         let live_histories: Vec<Vec<i64>> = live.iter().map(|&h| histories[h].clone()).collect();
         processors::no_repeat_ngram(&mut scores, &live_histories, limits.no_repeat_ngram_size);
@@ -43,23 +43,23 @@ pub(super) fn run<M: StepModel>(
                 done[h] = Some(true);
             } else {
                 histories[h].push(next_v[i]);
-                keep.push(i as i64);
+                keep.push(i);
             }
         }
         cur_len += 1;
         if keep.len() < live.len() {
-            live = keep.iter().map(|&i| live[i as usize]).collect();
+            live = keep.iter().map(|&i| live[i]).collect();
             if keep.is_empty() {
                 break;
             }
-            let keep = Tensor::from_slice(&keep).to_device(device);
-            model.select(&mut state, &keep);
-            tokens = next.index_select(0, &keep);
+            model.select(&mut state, &keep)?;
+            let keep: Vec<i64> = keep.iter().map(|&i| i as i64).collect();
+            tokens = next.index_select(0, &Tensor::from_slice(&keep).to_device(device));
         } else {
             tokens = next;
         }
     }
-    histories
+    Ok(histories
         .into_iter()
         .zip(sums)
         .zip(done)
@@ -70,5 +70,5 @@ pub(super) fn run<M: StepModel>(
             finished: done.unwrap_or(false),
             sum_logprob: sum,
         })
-        .collect()
+        .collect())
 }

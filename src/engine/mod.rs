@@ -3,4 +3,6 @@
 //! → reranking.
 
 pub mod batcher;
+pub mod captioner;
 pub mod device;
+pub mod run;

@@ -1,0 +1,229 @@
+//! A loaded captioning model with its decoding policy: a batch of windows in, one decided
+//! caption per window out, with the time each stage took.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use tch::{Device, Tensor};
+use tokenizers::Tokenizer;
+
+use crate::config::{DecodingConfig, DecodingStrategy};
+use crate::decode::beam::{beam_search, BeamParams};
+use crate::decode::bound::Bound;
+use crate::decode::greedy::greedy;
+use crate::decode::rerank::{rerank, Ranked, RerankError, RerankWeights};
+use crate::decode::sampling::{sample, SamplingParams};
+use crate::decode::{Limits, Sequence};
+use crate::model::checkpoint::{load_model_dir, LoadedModel};
+use crate::model::text::{SentenceEmbedder, TextEmbedder, TextEmbedderError};
+use crate::model::traits::AudioEncoder;
+use crate::model::ModelError;
+
+/// Why captioning failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The model failed to load or run.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The sentence embedder failed to load or run.
+    #[error(transparent)]
+    Embedder(#[from] TextEmbedderError),
+    /// Reranking failed.
+    #[error(transparent)]
+    Rerank(#[from] RerankError),
+    /// The tokenizer file could not be used.
+    #[error("{path}: tokenizer: {message}")]
+    Tokenizer {
+        /// The tokenizer file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The configuration asks for something this model cannot do.
+    #[error("{0}")]
+    Config(String),
+}
+
+/// The decided caption of one window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decided {
+    /// Best candidate first, then the alternatives.
+    pub ranked: Vec<Ranked>,
+    /// Every candidate was rejected by the fluency filter (none is configured yet).
+    pub fluency_fallback: bool,
+}
+
+/// Seconds spent in each stage for one batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StageTimes {
+    /// Encoder (features included).
+    pub encoder: f64,
+    /// Candidate generation.
+    pub decode: f64,
+    /// Reranking.
+    pub rerank: f64,
+}
+
+/// A model directory loaded for inference, with tokenizer, optional sentence embedder and
+/// the decoding settings.
+pub struct Captioner {
+    model: LoadedModel,
+    id: String,
+    tokenizer: Option<Tokenizer>,
+    embedder: Option<SentenceEmbedder>,
+    decoding: DecodingConfig,
+}
+
+impl Captioner {
+    /// Loads `dir` onto `device`; `embedder` (a sentence-transformers directory) enables
+    /// the cosine term of reranking.
+    pub fn load(
+        dir: &Path,
+        device: Device,
+        decoding: &DecodingConfig,
+        embedder: Option<&Path>,
+    ) -> Result<Self, EngineError> {
+        let model = load_model_dir(dir, device)?;
+        let tok_path = dir.join(&model.spec.tokenizer);
+        let tokenizer = if tok_path.is_file() {
+            Some(
+                Tokenizer::from_file(&tok_path).map_err(|e| EngineError::Tokenizer {
+                    path: tok_path.clone(),
+                    message: e.to_string(),
+                })?,
+            )
+        } else {
+            tracing::warn!(
+                message = "Model has no tokenizer; captions are printed as token ids.",
+                path = %tok_path.display()
+            );
+            None
+        };
+        let embedder = embedder
+            .map(|p| SentenceEmbedder::load(p, device))
+            .transpose()?;
+        if let Some(e) = &embedder {
+            let c = &model.teacher.config().captioner;
+            let audio_dim = if c.use_encoder_embed_mlp {
+                c.embed_predictor_out_dim.unwrap_or(0)
+            } else {
+                0
+            };
+            if audio_dim != e.dim() as i64 {
+                return Err(EngineError::Config(format!(
+                    "decoding.rerank.embedder {} gives {}-d vectors but the model's audio embedding is {audio_dim}-d",
+                    e.id(),
+                    e.dim()
+                )));
+            }
+        }
+        let id = dir.file_name().map_or_else(
+            || dir.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        Ok(Captioner {
+            model,
+            id,
+            tokenizer,
+            embedder,
+            decoding: decoding.clone(),
+        })
+    }
+
+    /// The model's identifier (its directory name).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The sample rate windows must have.
+    pub fn sample_rate(&self) -> u32 {
+        self.model.teacher.sample_rate() as u32
+    }
+
+    /// Shortest and longest window the model accepts, in samples.
+    pub fn window_limits(&self) -> (usize, usize) {
+        let t = &self.model.teacher;
+        (
+            t.min_window_samples() as usize,
+            t.max_window_samples() as usize,
+        )
+    }
+
+    fn detokenize(&self, tokens: &[i64]) -> String {
+        if let Some(tok) = &self.tokenizer {
+            let ids: Vec<u32> = tokens
+                .iter()
+                .filter_map(|&t| u32::try_from(t).ok())
+                .collect();
+            if let Ok(text) = tok.decode(&ids, true) {
+                return text.trim().to_owned();
+            }
+        }
+        let ids: Vec<String> = tokens.iter().map(i64::to_string).collect();
+        format!("<ids {}>", ids.join(" "))
+    }
+
+    /// Captions windows of equal length (mono samples at [`Captioner::sample_rate`]).
+    pub fn caption(
+        &self,
+        windows: &[&[f32]],
+        seed: u64,
+    ) -> Result<(Vec<Decided>, StageTimes), EngineError> {
+        let _guard = tch::no_grad_guard();
+        let device = self.model.teacher.device();
+        let len = windows.first().map_or(0, |w| w.len());
+        if windows.iter().any(|w| w.len() != len) {
+            return Err(EngineError::Config(
+                "windows of one batch must have the same length".into(),
+            ));
+        }
+        let flat: Vec<f32> = windows.iter().flat_map(|w| w.iter().copied()).collect();
+        let waves = Tensor::from_slice(&flat)
+            .view([windows.len() as i64, len as i64])
+            .to_device(device);
+        let mut times = StageTimes::default();
+        let t0 = Instant::now();
+        let memory = self.model.teacher.encode(&waves)?;
+        times.encoder = t0.elapsed().as_secs_f64();
+
+        let d = &self.decoding;
+        let limits = Limits::from_config(d);
+        let bound = Bound::new(&self.model.teacher, &memory, d.max_length);
+        let t1 = Instant::now();
+        let candidates: Vec<Sequence> = match d.strategy {
+            DecodingStrategy::Nucleus => {
+                let params = SamplingParams {
+                    seed,
+                    ..SamplingParams::from_config(d)
+                };
+                sample(&bound, &limits, &params)?
+            }
+            DecodingStrategy::Beam => beam_search(&bound, &limits, &BeamParams::from_config(d))?
+                .into_iter()
+                .flat_map(|h| h.into_iter().map(|s| s.sequence))
+                .collect(),
+            DecodingStrategy::Greedy => greedy(&bound, &limits)?,
+        };
+        times.decode = t1.elapsed().as_secs_f64();
+
+        let t2 = Instant::now();
+        let audio = match (&self.embedder, &memory.clip_embed) {
+            (Some(e), Some(a)) => Some((a, e as &dyn TextEmbedder)),
+            _ => None,
+        };
+        let weights = RerankWeights::from_config(&d.rerank);
+        let detok = |t: &[i64]| self.detokenize(t);
+        let reranked = rerank(&bound, &candidates, &detok, audio, weights, None)?;
+        times.rerank = t2.elapsed().as_secs_f64();
+        Ok((
+            reranked
+                .into_iter()
+                .map(|r| Decided {
+                    ranked: r.ranked,
+                    fluency_fallback: r.fluency_fallback,
+                })
+                .collect(),
+            times,
+        ))
+    }
+}

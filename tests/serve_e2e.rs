@@ -1,0 +1,241 @@
+//! `soundscribe serve` end to end: a WAV file played in real time, the golden teacher
+//! (converted from the seed's release files), ZeroMQ on loopback, and a real pyzmq
+//! subscriber that validates every payload against `docs/*-schema.json`.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use soundscribe::model::convert_teacher::convert_teacher;
+
+mod common;
+
+fn python() -> PathBuf {
+    let py = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(py.exists(), "{} missing: run `make setup`", py.display());
+    py
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A 16 kHz mono WAV of `seconds` (a tone with a noise burst every second).
+fn write_wav(path: &Path, seconds: f64) {
+    let rate = 16_000u32;
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    let n = (seconds * f64::from(rate)) as u32;
+    let mut x: u32 = 1;
+    for i in 0..n {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        let t = f64::from(i) / f64::from(rate);
+        let noise = if (t.fract()) < 0.2 {
+            (f64::from(x) / f64::from(u32::MAX) - 0.5) * 0.4
+        } else {
+            0.0
+        };
+        let s = 0.3 * (2.0 * std::f64::consts::PI * 440.0 * t).sin() + noise;
+        w.write_sample((s * 32767.0) as i16).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+struct Setup {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    endpoint: String,
+}
+
+fn setup(seconds: f64) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    convert_teacher(&common::sources(&common::fixture_dir()), &model).unwrap();
+    let wav = dir.path().join("clip.wav");
+    write_wav(&wav, seconds);
+    let endpoint = format!("tcp://127.0.0.1:{}", free_port());
+    let config = dir.path().join("serve.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[[sources]]
+kind = "file"
+id = "clip"
+path = "{wav}"
+realtime = true
+
+[windowing]
+window_s = 2.0
+hop_s = 1.0
+
+[model]
+dir = "{model}"
+device = "cpu"
+
+[decoding]
+strategy = "greedy"
+max_length = 6
+min_length = 1
+
+[publishing]
+endpoints = ["{endpoint}"]
+snapshot_endpoints = []
+heartbeat_s = 0.2
+"#,
+            wav = wav.display(),
+            model = model.display()
+        ),
+    )
+    .unwrap();
+    Setup {
+        dir,
+        config,
+        endpoint,
+    }
+}
+
+fn serve(config: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_soundscribe"))
+        .args(["--log-format", "json", "serve", "--config"])
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn subscriber(endpoint: &str, captions: usize, timeout_s: f64) -> Child {
+    Command::new(python())
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/pyzmq_subscriber.py"))
+        .args([
+            "--endpoint",
+            endpoint,
+            "--captions",
+            &captions.to_string(),
+            "--timeout",
+            &timeout_s.to_string(),
+        ])
+        .arg("--schema-dir")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn summary(child: Child) -> serde_json::Value {
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text.lines().last().unwrap_or("{}");
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// The `published` count of the daemon's final log line, and its exit status.
+fn finish(mut daemon: Child, deadline: Duration) -> (std::process::ExitStatus, Vec<String>) {
+    let stderr = daemon.stderr.take().unwrap();
+    let lines: Vec<String> = BufReader::new(stderr)
+        .lines()
+        .map_while(Result::ok)
+        .collect();
+    let t0 = Instant::now();
+    loop {
+        if let Some(status) = daemon.try_wait().unwrap() {
+            return (status, lines);
+        }
+        assert!(t0.elapsed() < deadline, "daemon did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn published(lines: &[String]) -> u64 {
+    let last = lines
+        .iter()
+        .rev()
+        .find(|l| l.contains("Stopped."))
+        .unwrap_or_else(|| panic!("no final log line: {lines:#?}"));
+    let v: serde_json::Value = serde_json::from_str(last).unwrap();
+    v["published"].as_u64().unwrap_or_else(|| panic!("{last}"))
+}
+
+fn check_captions(captions: &[serde_json::Value]) {
+    for (i, c) in captions.iter().enumerate() {
+        assert_eq!(c["source"], "clip");
+        assert_eq!(c["model"], "model");
+        let start = c["window"]["start_s"].as_f64().unwrap();
+        let end = c["window"]["end_s"].as_f64().unwrap();
+        // Windows sit on the 1 s hop grid of the file and are 2 s long (the last may be shorter).
+        assert!((start - start.round()).abs() < 1e-9, "{c}");
+        assert!(end - start <= 2.0 + 1e-9 && end > start, "{c}");
+        if i > 0 {
+            assert_eq!(
+                c["seq"].as_u64().unwrap(),
+                captions[i - 1]["seq"].as_u64().unwrap() + 1,
+                "no gaps"
+            );
+            let prev = captions[i - 1]["window"]["start_s"].as_f64().unwrap();
+            assert!(
+                (start - prev - 1.0).abs() < 1e-9,
+                "hop of 1 s: {prev} → {start}"
+            );
+        }
+        assert!(!c["text"].as_str().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn a_file_played_in_real_time_is_captioned_and_published_until_it_ends() {
+    let s = setup(5.0);
+    let daemon = serve(&s.config);
+    let sub = subscriber(&s.endpoint, 3, 60.0);
+    let (status, lines) = finish(daemon, Duration::from_secs(120));
+    assert!(status.success(), "{lines:#?}");
+    let summary = summary(sub);
+    assert_eq!(summary["errors"], serde_json::json!([]), "{summary}");
+    let captions = summary["captions"].as_array().unwrap();
+    assert!(captions.len() >= 3, "{summary}");
+    check_captions(captions);
+    // The file is 5 s: windows start at 0, 1, 2, 3 (and a 1 s tail at 4).
+    assert!(published(&lines) >= 4);
+    drop(s.dir);
+}
+
+#[test]
+fn sigterm_mid_stream_publishes_every_accepted_window_before_exit() {
+    let s = setup(60.0);
+    let daemon = serve(&s.config);
+    let sub = subscriber(&s.endpoint, 1000, 12.0);
+    std::thread::sleep(Duration::from_secs(6));
+    let pid = daemon.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let (status, lines) = finish(daemon, Duration::from_secs(30));
+    assert!(
+        status.success(),
+        "exit after SIGTERM: {status:?} {lines:#?}"
+    );
+    let n = published(&lines);
+    let summary = summary(sub);
+    let captions = summary["captions"].as_array().unwrap();
+    assert!(n >= 2, "{lines:#?}");
+    // Every caption the daemon accepted reached the subscriber (whose subscription was
+    // live before the first one), in order and without gaps.
+    assert_eq!(captions.len() as u64, n, "{summary}");
+    check_captions(captions);
+    assert!(n < 50, "the stream was stopped early");
+    drop(s.dir);
+}
