@@ -20,6 +20,7 @@ setup:
 	@scripts/setup-torch.sh
 	@scripts/fetch-text-embedders.sh
 	@scripts/fetch-eval-assets.sh
+	@scripts/fetch-aisfx.sh
 	@scripts/setup-python-test-deps.sh
 
 setup-cuda:
@@ -27,6 +28,7 @@ setup-cuda:
 	@scripts/setup-torch.sh --cuda
 	@scripts/fetch-text-embedders.sh
 	@scripts/fetch-eval-assets.sh
+	@scripts/fetch-aisfx.sh
 	@scripts/setup-python-test-deps.sh
 
 demo: setup

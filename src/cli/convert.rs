@@ -1,10 +1,11 @@
-//! `soundscribe convert teacher|seed2 ...`: foreign checkpoints → a model directory, once.
+//! `soundscribe convert teacher|seed2|aisfx ...`: foreign checkpoints → a model directory, once.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Subcommand;
 
+use crate::model::convert_aisfx::convert_aisfx;
 use crate::model::convert_seed2::{convert_seed2, Seed2Sources};
 use crate::model::convert_teacher::{convert_teacher, ConvertReport, TeacherSources};
 
@@ -41,6 +42,15 @@ pub enum ConvertCommand {
         #[arg(long)]
         vocab: Option<PathBuf>,
         /// Output model directory (`model.safetensors` + `model.json` [+ `vocab.json`]).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The aisfx CNN-8 sound-effects encoder (`aisfx/models/checkpoint.pth`), the student's encoder.
+    Aisfx {
+        /// aisfx `checkpoint.pth` (`(state_dict, ds_dict)`).
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// Output directory (`aisfx.safetensors` + `aisfx.json`).
         #[arg(long)]
         out: PathBuf,
     },
@@ -89,6 +99,10 @@ pub(super) fn run(cmd: &ConvertCommand) -> anyhow::Result<ExitCode> {
                 vocab: vocab.clone(),
             };
             print_report(out, &convert_seed2(&src, out)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        ConvertCommand::Aisfx { checkpoint, out } => {
+            print_report(out, &convert_aisfx(checkpoint, out)?);
             Ok(ExitCode::SUCCESS)
         }
     }

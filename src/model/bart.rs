@@ -15,6 +15,7 @@ use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
 use super::bart_attention::{attend, attend_shared, BartAttention};
+pub use super::kv_cache::{CrossKv, KvCache};
 use super::ModelError;
 
 /// Offset of BART's learned position embeddings (rows 0 and 1 are never used).
@@ -102,68 +103,6 @@ fn act(name: &str, x: &Tensor) -> Tensor {
     }
 }
 
-/// Cross-attention keys and values of one clip batch, computed once per clip.
-#[derive(Debug)]
-pub struct CrossKv {
-    /// Per layer (K, V), each (B, H, S, dh).
-    kv: Vec<(Tensor, Tensor)>,
-    /// Additive mask (B, 1, 1, S) for padded memory steps, if any.
-    mask: Option<Tensor>,
-}
-
-/// Incremental decoding state for `rows` candidate sequences.
-#[derive(Debug)]
-pub struct KvCache {
-    /// Per layer self-attention (K, V), preallocated (N, H, max_len, dh).
-    self_kv: Vec<(Tensor, Tensor)>,
-    cross: CrossKv,
-    per_clip: i64,
-    len: i64,
-    max_len: i64,
-}
-
-impl KvCache {
-    /// Tokens decoded so far (the next step's position).
-    pub fn len(&self) -> i64 {
-        self.len
-    }
-
-    /// True before the first step.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Candidate rows (clips × candidates per clip).
-    pub fn rows(&self) -> i64 {
-        self.self_kv.first().map_or(0, |(k, _)| k.size()[0])
-    }
-
-    /// Forgets every step from `len` on (e.g. to decode again from a shared prefix).
-    pub fn truncate(&mut self, len: i64) {
-        self.len = self.len.min(len.max(0));
-    }
-
-    /// Reorders candidate rows (beam search); `rows` must keep each row within its clip.
-    pub fn reorder(&mut self, rows: &Tensor) {
-        for (k, v) in &mut self.self_kv {
-            *k = k.index_select(0, rows);
-            *v = v.index_select(0, rows);
-        }
-    }
-
-    /// Keeps clips `clips` of the cross-attention memory with `per_clip` rows each, row
-    /// `r` continuing old row `rows[r]` (see `CaptionDecoder::regroup`).
-    pub fn regroup(&mut self, rows: &Tensor, clips: &Tensor, per_clip: i64) {
-        self.reorder(rows);
-        for (k, v) in &mut self.cross.kv {
-            *k = k.index_select(0, clips);
-            *v = v.index_select(0, clips);
-        }
-        self.cross.mask = self.cross.mask.as_ref().map(|m| m.index_select(0, clips));
-        self.per_clip = per_clip;
-    }
-}
-
 /// `BartDecoderLayer`.
 #[derive(Debug)]
 struct DecoderLayer {
@@ -181,9 +120,9 @@ impl DecoderLayer {
         let d = cfg.d_model;
         let ln = |name: &str| nn::layer_norm(&vs / name, vec![d], Default::default());
         DecoderLayer {
-            self_attn: BartAttention::new(&vs / "self_attn", cfg),
+            self_attn: BartAttention::new(&vs / "self_attn", d, cfg.decoder_attention_heads),
             self_attn_layer_norm: ln("self_attn_layer_norm"),
-            encoder_attn: BartAttention::new(&vs / "encoder_attn", cfg),
+            encoder_attn: BartAttention::new(&vs / "encoder_attn", d, cfg.decoder_attention_heads),
             encoder_attn_layer_norm: ln("encoder_attn_layer_norm"),
             fc1: nn::linear(&vs / "fc1", d, cfg.decoder_ffn_dim, Default::default()),
             fc2: nn::linear(&vs / "fc2", cfg.decoder_ffn_dim, d, Default::default()),
@@ -301,35 +240,29 @@ impl BartDecoder {
 
     /// Cross-attention K/V of `memory` (B, S, D) with optional `valid` (B, S) mask.
     pub fn cross_kv(&self, memory: &Tensor, valid: Option<&Tensor>) -> CrossKv {
-        let mask = valid.map(|v| {
-            let invalid = v.logical_not().to_kind(Kind::Float) * f64::from(f32::MIN);
-            invalid.unsqueeze(1).unsqueeze(1)
-        });
-        CrossKv {
-            kv: self
-                .layers
-                .iter()
-                .map(|l| l.encoder_attn.key_value(memory))
-                .collect(),
-            mask,
-        }
+        let kv = self
+            .layers
+            .iter()
+            .map(|l| l.encoder_attn.key_value(memory))
+            .collect();
+        CrossKv::new(kv, valid)
     }
 
     /// Teacher-forced logits (N, L, V) for `ids` (N, L) by full recomputation; N must be a
     /// multiple of the clips in `cross` (clip-major candidates).
     pub fn forward(&self, ids: &Tensor, cross: &CrossKv) -> Tensor {
         let (n, l) = ids.size2().expect("decoder ids are (N, L)");
-        let per_clip = n / cross.kv.first().map_or(1, |(k, _)| k.size()[0]).max(1);
+        let per_clip = n / cross.clips();
         let causal = Tensor::ones([l, l], (Kind::Bool, ids.device()))
             .triu(1)
             .to_kind(Kind::Float)
             * f64::from(f32::MIN);
         let mut x = self.embed(ids, 0);
-        for (layer, (ck, cv)) in self.layers.iter().zip(&cross.kv) {
+        for (i, layer) in self.layers.iter().enumerate() {
             let q = layer.self_attn.query(&x);
             let (k, v) = layer.self_attn.key_value(&x);
             let attn = layer.self_attn.merge(attend(&q, &k, &v, Some(&causal)));
-            x = layer.finish(&x, attn, (ck, cv), cross.mask.as_ref(), per_clip, &self.cfg);
+            x = layer.finish(&x, attn, cross.layer(i), cross.mask(), per_clip, &self.cfg);
         }
         self.logits(&x)
     }
@@ -347,62 +280,22 @@ impl BartDecoder {
                 self.cfg.max_position_embeddings
             )));
         }
-        let (b, h, _, dh) = match cross.kv.first() {
-            Some((k, _)) => k.size4()?,
-            None => return Err(ModelError::Unsupported("decoder without layers".into())),
-        };
-        let shape = [b * per_clip, h, max_len, dh];
-        let opts = (cross.kv[0].0.kind(), cross.kv[0].0.device());
-        let self_kv = self
-            .layers
-            .iter()
-            .map(|_| (Tensor::zeros(shape, opts), Tensor::zeros(shape, opts)))
-            .collect();
-        Ok(KvCache {
-            self_kv,
-            cross,
-            per_clip,
-            len: 0,
-            max_len,
-        })
+        KvCache::new(cross, per_clip, max_len)
     }
 
     /// Feeds one token per row (`tokens`: (N,)) and returns next-token logits (N, V).
     pub fn step(&self, cache: &mut KvCache, tokens: &Tensor) -> Result<Tensor, ModelError> {
-        let t = cache.len;
-        if t >= cache.max_len {
-            return Err(ModelError::Input(format!(
-                "KV cache full at {} tokens",
-                cache.max_len
-            )));
-        }
-        if tokens.size() != [cache.rows()] {
-            return Err(ModelError::Input(format!(
-                "step expects {} tokens, got shape {:?}",
-                cache.rows(),
-                tokens.size()
-            )));
-        }
+        let t = cache.next_position(tokens)?;
         let mut x = self.embed(&tokens.unsqueeze(1), t);
         for (i, layer) in self.layers.iter().enumerate() {
             let q = layer.self_attn.query(&x);
             let (k, v) = layer.self_attn.key_value(&x);
-            let (ck, cv) = &mut cache.self_kv[i];
-            ck.narrow(2, t, 1).copy_(&k);
-            cv.narrow(2, t, 1).copy_(&v);
-            let attn = attend(&q, &ck.narrow(2, 0, t + 1), &cv.narrow(2, 0, t + 1), None);
-            let attn = layer.self_attn.merge(attn);
-            let (xk, xv) = &cache.cross.kv[i];
-            x = layer.finish(
-                &x,
-                attn,
-                (xk, xv),
-                cache.cross.mask.as_ref(),
-                cache.per_clip,
-                &self.cfg,
-            );
+            let (k, v) = cache.append(i, &k, &v);
+            let attn = layer.self_attn.merge(attend(&q, &k, &v, None));
+            let (per_clip, cross) = (cache.per_clip(), cache.cross());
+            x = layer.finish(&x, attn, cross.layer(i), cross.mask(), per_clip, &self.cfg);
         }
-        cache.len += 1;
+        cache.advance();
         Ok(self.logits(&x).squeeze_dim(1))
     }
 }

@@ -1,13 +1,12 @@
-//! BART attention (`BartAttention`) and the attention kernels the decoder uses, including
-//! cross-attention whose keys and values are shared by all candidates of a clip.
+//! BART attention (`BartAttention`) and the attention kernels the decoders use, including
+//! cross-attention whose keys and values are shared by all candidates of a clip. The
+//! student decoder reuses both.
 //!
 //! Reference: `BartAttention` in `transformers/models/bart/modeling_bart.py`
 //! (<https://github.com/huggingface/transformers/blob/v4.46.0/src/transformers/models/bart/modeling_bart.py>).
 
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
-
-use super::bart::BartDecoderConfig;
 
 /// `BartAttention` (used for both self- and cross-attention).
 #[derive(Debug)]
@@ -21,16 +20,16 @@ pub(super) struct BartAttention {
 }
 
 impl BartAttention {
-    pub(super) fn new(vs: nn::Path, cfg: &BartDecoderConfig) -> Self {
-        let d = cfg.d_model;
+    /// Declares q/k/v/out projections of width `d` split into `num_heads` heads.
+    pub(super) fn new(vs: nn::Path, d: i64, num_heads: i64) -> Self {
         let lin = |name: &str| nn::linear(&vs / name, d, d, Default::default());
         BartAttention {
             q_proj: lin("q_proj"),
             k_proj: lin("k_proj"),
             v_proj: lin("v_proj"),
             out_proj: lin("out_proj"),
-            num_heads: cfg.decoder_attention_heads,
-            head_dim: d / cfg.decoder_attention_heads,
+            num_heads,
+            head_dim: d / num_heads,
         }
     }
 

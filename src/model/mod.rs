@@ -1,23 +1,32 @@
 //! Captioning models in tch: one file per architecture, one struct per block, named as in
 //! the paper and the checkpoint. The seed-1 teacher is `beats` → `conformer` → `bart`,
 //! assembled in `teacher`; `traits` is the surface decoding is written against; `text`
-//! holds the sentence embedders used for reranking and InfoNCE.
+//! holds the sentence embedders used for reranking and InfoNCE. Students: `student` is ours
+//! (issue 9: `aisfx` CNN-8 → `student_decoder`), `seed2` is the seed-2 authors' released
+//! EfficientNet-B2 + transformer (`effb2` → `seed2_decoder`).
 
+pub mod aisfx;
 pub mod bart;
 mod bart_attention;
 pub mod beats;
 pub mod checkpoint;
 pub mod conformer;
+pub mod convert_aisfx;
 pub mod convert_seed2;
 pub mod convert_teacher;
 pub mod dump;
 pub mod effb2;
+pub mod kv_cache;
 mod pickle;
+mod pickle_numpy;
 pub mod pickle_value;
 pub mod seed2;
 mod seed2_attention;
 pub mod seed2_decoder;
 pub mod seed2_dump;
+pub mod student;
+pub mod student_decoder;
+pub mod student_tokenizer;
 pub mod teacher;
 pub mod teacher_config;
 pub mod text;

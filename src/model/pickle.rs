@@ -255,9 +255,11 @@ impl<'a> Unpickler<'a> {
                     self.stack.push(v);
                 }
                 b'b' => {
-                    // BUILD: only OrderedDict's `_metadata` state reaches here; drop it.
-                    self.pop()?;
-                    if !matches!(self.top_mut()?, PickleValue::Dict(_)) {
+                    // BUILD: OrderedDict's `_metadata` state (dropped) or a numpy dtype's state.
+                    let state = self.pop()?;
+                    if matches!(self.top_mut()?, PickleValue::NumpyDtype(_)) {
+                        super::pickle_numpy::build_dtype(&state)?;
+                    } else if !matches!(self.top_mut()?, PickleValue::Dict(_)) {
                         return Err("BUILD on a non-dict object".into());
                     }
                 }
@@ -272,7 +274,7 @@ fn global(module: &str, name: &str) -> Result<PickleValue, String> {
         "collections" => name == "OrderedDict",
         "torch._utils" => name == "_rebuild_tensor_v2" || name == "_rebuild_parameter",
         "torch" => storage_kind(name).is_some(),
-        _ => false,
+        _ => super::pickle_numpy::is_numpy_global(module, name),
     };
     if ok {
         Ok(PickleValue::Global(format!("{module}.{name}")))
@@ -325,6 +327,9 @@ fn reduce(
     let PickleValue::List(args) = args else {
         return Err("REDUCE arguments are not a tuple".into());
     };
+    if let Some(v) = super::pickle_numpy::reduce(&name, &args) {
+        return v;
+    }
     match name.as_str() {
         "collections.OrderedDict" if args.is_empty() => Ok(PickleValue::Dict(Vec::new())),
         "torch._utils._rebuild_parameter" => match args.into_iter().next() {

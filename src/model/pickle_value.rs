@@ -28,6 +28,10 @@ pub enum PickleValue {
     Storage(StorageRef),
     /// Internal: a stack mark.
     Mark,
+    /// Raw bytes (`_codecs.encode(str, "latin1")`, as numpy scalars are pickled).
+    Bytes(Vec<u8>),
+    /// Internal: a numpy dtype by type code (e.g. `"i8"`), argument of a numpy scalar.
+    NumpyDtype(String),
 }
 
 /// A tensor read from the archive (wrapped so `PickleValue` can be `Clone`).

@@ -5,9 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use tch::{Kind, Tensor};
-
 use soundscribe::model::convert_teacher::TeacherSources;
+use tch::{Kind, Tensor};
 
 /// `tests/fixtures/teacher-a` (a copy of `../shared/golden/teacher-a/`); fails loudly if absent.
 pub fn fixture_dir() -> PathBuf {

@@ -1,0 +1,191 @@
+//! The student captioner: the aisfx front end and CNN-8 as encoder, a linear bridge to
+//! the small transformer decoder, and a clip-embedding head; it implements the same
+//! [`AudioEncoder`] / [`CaptionDecoder`] traits as the teacher.
+//!
+//! Encoding: 44.1 kHz window → normalised log-mel → blocks of 100 frames (hop 100, last
+//! zero-padded) → `conv_block4` averaged over frequency: 12 steps of 512 per block (one
+//! per 8 frames, ~186 ms) → concatenated over blocks → `Linear(512 → d_model)` is the
+//! decoder memory. A step is valid when its first frame is real audio. The clip
+//! embedding is `Linear(512 → embed_dim)` of the maximum over valid steps (the package's
+//! own embedding, extended from one block to the window).
+
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, Module};
+use tch::{Device, Kind, Tensor};
+
+use super::aisfx::{AisfxCnn, AisfxConfig};
+use super::kv_cache::KvCache;
+use super::student_decoder::{StudentDecoder, StudentDecoderConfig};
+use super::traits::{AudioEncoder, CaptionDecoder, Memory, SpecialTokens};
+use super::ModelError;
+use crate::features::aisfx_mel::{blocks, AisfxMel, BLOCK_FRAMES, HOP_LENGTH, SAMPLE_RATE};
+
+/// Frames per memory step (the three 2×2 poolings).
+pub const FRAMES_PER_STEP: i64 = 8;
+
+/// Everything needed to build the student.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StudentConfig {
+    /// The aisfx CNN.
+    #[serde(default)]
+    pub encoder: AisfxConfig,
+    /// The caption decoder.
+    pub decoder: StudentDecoderConfig,
+    /// Width of the clip-embedding head (shared KD width with the teacher).
+    #[serde(default = "embed_dim")]
+    pub embed_dim: i64,
+    /// Longest accepted window, samples at 44.1 kHz.
+    #[serde(default = "max_window_samples")]
+    pub max_window_samples: i64,
+}
+
+fn embed_dim() -> i64 {
+    1024
+}
+fn max_window_samples() -> i64 {
+    30 * SAMPLE_RATE
+}
+
+/// The student model (variables: `encoder.cnn.*`, `encoder.proj`, `encoder.embed_head`,
+/// `decoder.*`).
+#[derive(Debug)]
+pub struct Student {
+    cfg: StudentConfig,
+    mel: AisfxMel,
+    cnn: AisfxCnn,
+    proj: nn::Linear,
+    embed_head: nn::Linear,
+    decoder: StudentDecoder,
+}
+
+impl Student {
+    /// Declares the student's variables under `vs`; the mel front end lives on `device`.
+    pub fn new(vs: nn::Path, cfg: &StudentConfig, device: Device) -> Result<Self, ModelError> {
+        ModelError::require_positive(
+            "student",
+            &[
+                ("embed_dim", cfg.embed_dim),
+                ("max_window_samples", cfg.max_window_samples),
+            ],
+        )?;
+        let enc = &vs / "encoder";
+        let width = cfg.encoder.out_dim();
+        Ok(Student {
+            cfg: cfg.clone(),
+            mel: AisfxMel::new(device),
+            cnn: AisfxCnn::new(&enc / "cnn", &cfg.encoder)?,
+            proj: nn::linear(
+                &enc / "proj",
+                width,
+                cfg.decoder.d_model,
+                Default::default(),
+            ),
+            embed_head: nn::linear(
+                &enc / "embed_head",
+                width,
+                cfg.embed_dim,
+                Default::default(),
+            ),
+            decoder: StudentDecoder::new(&vs / "decoder", &cfg.decoder)?,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &StudentConfig {
+        &self.cfg
+    }
+
+    /// The aisfx memory sequence of `waves` (B, N): (B, S, 512) and its (B, S) validity.
+    pub fn aisfx_memory(&self, waves: &Tensor) -> Result<(Tensor, Tensor), ModelError> {
+        let mel = self.mel.forward(waves);
+        let (b, t, _) = mel.size3()?;
+        let (x, k) = blocks(&mel, BLOCK_FRAMES, BLOCK_FRAMES, false);
+        let memory = self.cnn.memory(&x)?; // (B·K, C, steps)
+        let (_, c, steps) = memory.size3()?;
+        let memory = memory
+            .view([b, k, c, steps])
+            .permute([0, 1, 3, 2])
+            .reshape([b, k * steps, c]);
+        let step = Tensor::arange(steps, (Kind::Int64, waves.device())) * FRAMES_PER_STEP;
+        let block = Tensor::arange(k, (Kind::Int64, waves.device())) * BLOCK_FRAMES;
+        let first_frame = (block.unsqueeze(1) + step.unsqueeze(0)).reshape([k * steps]);
+        let valid = first_frame.lt(t).unsqueeze(0).expand([b, k * steps], true);
+        Ok((memory, valid))
+    }
+}
+
+impl AudioEncoder for Student {
+    fn sample_rate(&self) -> i64 {
+        SAMPLE_RATE
+    }
+
+    fn max_window_samples(&self) -> i64 {
+        self.cfg.max_window_samples
+    }
+
+    fn min_window_samples(&self) -> i64 {
+        HOP_LENGTH
+    }
+
+    fn encode(&self, waves: &Tensor) -> Result<Memory, ModelError> {
+        let n = waves.size2()?.1;
+        if n < self.min_window_samples() || n > self.max_window_samples() {
+            return Err(ModelError::Input(format!(
+                "window of {n} samples is outside the student's {}..={} at 44.1 kHz",
+                self.min_window_samples(),
+                self.max_window_samples()
+            )));
+        }
+        let (memory, valid) = self.aisfx_memory(waves)?;
+        let masked = memory.masked_fill(&valid.logical_not().unsqueeze(-1), f64::NEG_INFINITY);
+        let pooled = masked.amax([1].as_slice(), false);
+        Ok(Memory {
+            states: self.proj.forward(&memory),
+            valid,
+            clip_embed: Some(self.embed_head.forward(&pooled)),
+        })
+    }
+}
+
+impl CaptionDecoder for Student {
+    type Cache = KvCache;
+
+    fn special_tokens(&self) -> SpecialTokens {
+        let d = self.decoder.config();
+        SpecialTokens {
+            decoder_start: d.decoder_start_token_id,
+            eos: d.eos_token_id,
+            pad: d.pad_token_id,
+        }
+    }
+
+    fn start(&self, memory: &Memory, per_clip: i64, max_len: i64) -> Result<KvCache, ModelError> {
+        let cross = self.decoder.cross_kv(&memory.states, Some(&memory.valid));
+        self.decoder.start(cross, per_clip, max_len)
+    }
+
+    fn step(&self, cache: &mut KvCache, tokens: &Tensor) -> Result<Tensor, ModelError> {
+        self.decoder.step(cache, tokens)
+    }
+
+    fn reorder(&self, cache: &mut KvCache, rows: &Tensor) {
+        cache.reorder(rows);
+    }
+
+    fn regroup(&self, cache: &mut KvCache, rows: &Tensor, clips: &Tensor, per_clip: i64) {
+        cache.regroup(rows, clips, per_clip);
+    }
+
+    fn logits(&self, memory: &Memory, per_clip: i64, ids: &Tensor) -> Result<Tensor, ModelError> {
+        let cross = self.decoder.cross_kv(&memory.states, Some(&memory.valid));
+        let n = ids.size2()?.0;
+        if n != memory.states.size()[0] * per_clip {
+            return Err(ModelError::Input(format!(
+                "{n} rows for {} clips × {per_clip}",
+                memory.states.size()[0]
+            )));
+        }
+        self.decoder.forward(ids, &cross)
+    }
+}
