@@ -100,3 +100,39 @@ fn unknown_subcommand_fails_with_usage() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Usage"));
 }
+
+#[test]
+fn convert_seed1_reads_the_release_directory_layout() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = manifest("tests/fixtures/teacher-a");
+    let result = soundscribe(&[
+        "convert",
+        "seed1",
+        "--captioner",
+        &dir,
+        "--beats",
+        &format!("{dir}/beats.pt"),
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert!(
+        out.path().join("model.json").is_file() && out.path().join("model.safetensors").is_file()
+    );
+    let missing = soundscribe(&[
+        "convert",
+        "seed1",
+        "--captioner",
+        "/nonexistent",
+        "--beats",
+        "x.pt",
+        "--out",
+        "/tmp/x",
+    ]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/"));
+}

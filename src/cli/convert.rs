@@ -1,4 +1,4 @@
-//! `soundscribe convert teacher|seed2|aisfx ...`: foreign checkpoints → a model directory, once.
+//! `soundscribe convert teacher|seed1|seed2|aisfx ...`: foreign checkpoints → a model directory, once.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,6 +24,19 @@ pub enum ConvertCommand {
         #[arg(long)]
         conformer_config: PathBuf,
         /// BEATs checkpoint (`{"cfg", "model"}` .pt); its `cfg` gives BEATs' dimensions.
+        #[arg(long)]
+        beats: PathBuf,
+        /// Output model directory (`model.safetensors` + `model.json`).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The seed-1 release as published: a directory with `pytorch_model.bin`,
+    /// `config.json` and `conformer_config.json`, plus the BEATs `.pt` (same as `teacher`).
+    Seed1 {
+        /// The captioner release directory.
+        #[arg(long)]
+        captioner: PathBuf,
+        /// BEATs checkpoint (`{"cfg", "model"}` .pt).
         #[arg(long)]
         beats: PathBuf,
         /// Output model directory (`model.safetensors` + `model.json`).
@@ -99,6 +112,20 @@ pub(super) fn run(cmd: &ConvertCommand) -> anyhow::Result<ExitCode> {
                 vocab: vocab.clone(),
             };
             print_report(out, &convert_seed2(&src, out)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        ConvertCommand::Seed1 {
+            captioner,
+            beats,
+            out,
+        } => {
+            let src = TeacherSources {
+                checkpoint: captioner.join("pytorch_model.bin"),
+                config: captioner.join("config.json"),
+                conformer_config: captioner.join("conformer_config.json"),
+                beats: beats.clone(),
+            };
+            print_report(out, &convert_teacher(&src, out)?);
             Ok(ExitCode::SUCCESS)
         }
         ConvertCommand::Aisfx { checkpoint, out } => {

@@ -53,6 +53,16 @@ pub struct Decided {
     pub fluency_fallback: bool,
 }
 
+/// The seed's output normalisation: lower-case, ASCII punctuation removed, single spaces.
+pub fn normalize_caption(text: &str) -> String {
+    let lowered: String = text
+        .to_lowercase()
+        .chars()
+        .filter(|c| !c.is_ascii_punctuation())
+        .collect();
+    lowered.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Seconds spent in each stage for one batch.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct StageTimes {
@@ -156,7 +166,7 @@ impl Captioner {
                 .filter_map(|&t| u32::try_from(t).ok())
                 .collect();
             if let Ok(text) = tok.decode(&ids, true) {
-                return text.trim().to_owned();
+                return normalize_caption(&text);
             }
         }
         let ids: Vec<String> = tokens.iter().map(i64::to_string).collect();
@@ -225,5 +235,21 @@ impl Captioner {
                 .collect(),
             times,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_caption;
+
+    #[test]
+    fn captions_are_lower_cased_without_punctuation() {
+        assert_eq!(
+            normalize_caption(" A dog barks, then a CAR passes. "),
+            "a dog barks then a car passes"
+        );
+        assert_eq!(normalize_caption("Rain -- heavy!"), "rain heavy");
+        assert_eq!(normalize_caption("Ünïcode stays"), "ünïcode stays");
+        assert_eq!(normalize_caption(""), "");
     }
 }
