@@ -60,6 +60,10 @@ struct Setup {
 }
 
 fn setup(seconds: f64) -> Setup {
+    setup_with(seconds, "")
+}
+
+fn setup_with(seconds: f64, publishing_extra: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("model");
     convert_teacher(&common::sources(&common::fixture_dir()), &model).unwrap();
@@ -94,6 +98,7 @@ min_length = 1
 endpoints = ["{endpoint}"]
 snapshot_endpoints = []
 heartbeat_s = 0.2
+{publishing_extra}
 "#,
             wav = wav.display(),
             model = model.display()
@@ -169,6 +174,15 @@ fn published(lines: &[String]) -> u64 {
     v["published"].as_u64().unwrap_or_else(|| panic!("{last}"))
 }
 
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
 fn check_captions(captions: &[serde_json::Value]) {
     for (i, c) in captions.iter().enumerate() {
         assert_eq!(c["source"], "clip");
@@ -213,10 +227,23 @@ fn a_file_played_in_real_time_is_captioned_and_published_until_it_ends() {
 
 #[test]
 fn sigterm_mid_stream_publishes_every_accepted_window_before_exit() {
-    let s = setup(60.0);
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let s = setup_with(60.0, &format!("metrics_endpoint = \"{metrics}\""));
     let daemon = serve(&s.config);
     let sub = subscriber(&s.endpoint, 1000, 12.0);
     std::thread::sleep(Duration::from_secs(6));
+    // The operator's view while it runs: Prometheus counters and a healthy engine.
+    let text = http_get(&metrics, "/metrics");
+    assert!(text.contains(" 200 "), "{text}");
+    assert!(
+        text.contains("soundscribe_audio_windows_queued_total{source=\"clip\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("soundscribe_engine_captions_total{source=\"clip\"}"),
+        "{text}"
+    );
+    assert!(http_get(&metrics, "/healthz").contains(" 200 "));
     let pid = daemon.id().to_string();
     assert!(Command::new("kill")
         .args(["-TERM", &pid])

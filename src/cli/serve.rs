@@ -3,17 +3,82 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::Context;
 use tracing::{error, info};
 
-use crate::audio::FrontEnd;
+use crate::audio::{FrontEnd, SourceStats};
 use crate::config::Config;
 use crate::engine::captioner::Captioner;
 use crate::engine::run::EngineRun;
+use crate::publish::http::{sample, HttpServer, RenderMetrics};
 use crate::publish::{StatusBoard, StatusProvider};
+
+/// `/healthz` fails when the engine loop has not turned for this long (it turns at least
+/// once a second while idle).
+const ENGINE_STALL_MS: u64 = 30_000;
+
+/// Prometheus text for the audio counters of every source and the engine's status.
+fn render_metrics(
+    sources: Vec<(String, Arc<SourceStats>)>,
+    status: Arc<StatusBoard>,
+) -> RenderMetrics {
+    Arc::new(move || {
+        let mut out = String::new();
+        let snap = status.snapshot();
+        out.push_str("# TYPE soundscribe_uptime_seconds gauge\n");
+        sample(&mut out, "soundscribe_uptime_seconds", None, snap.uptime_s);
+        type Pick = fn(&crate::audio::StatsSnapshot) -> u64;
+        let counters: [(&str, Pick); 8] = [
+            ("soundscribe_audio_frames_total", |s| s.frames_in),
+            ("soundscribe_audio_frames_overrun_total", |s| {
+                s.frames_overrun
+            }),
+            ("soundscribe_audio_xruns_total", |s| s.xruns),
+            ("soundscribe_audio_windows_queued_total", |s| {
+                s.windows_queued
+            }),
+            ("soundscribe_audio_windows_dropped_total", |s| {
+                s.windows_dropped
+            }),
+            ("soundscribe_audio_windows_gated_total", |s| s.windows_gated),
+            ("soundscribe_audio_gaps_total", |s| s.gaps),
+            ("soundscribe_audio_restarts_total", |s| s.restarts),
+        ];
+        let snaps: Vec<_> = sources.iter().map(|(id, s)| (id, s.snapshot())).collect();
+        for (name, pick) in counters {
+            out.push_str(&format!("# TYPE {name} counter\n"));
+            for (id, snap) in &snaps {
+                sample(&mut out, name, Some(id), pick(snap) as f64);
+            }
+        }
+        out.push_str("# TYPE soundscribe_engine_captions_total counter\n");
+        for s in &snap.sources {
+            sample(
+                &mut out,
+                "soundscribe_engine_captions_total",
+                Some(&s.source),
+                s.windows_out as f64,
+            );
+        }
+        out.push_str("# TYPE soundscribe_engine_real_time_factor gauge\n");
+        for s in &snap.sources {
+            if let Some(rtf) = s.real_time_factor {
+                sample(
+                    &mut out,
+                    "soundscribe_engine_real_time_factor",
+                    Some(&s.source),
+                    rtf,
+                );
+            }
+        }
+        out
+    })
+}
 
 /// Arguments of `soundscribe serve`.
 #[derive(Debug, clap::Args)]
@@ -89,13 +154,39 @@ pub(super) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         sd_notify::NotifyState::Status("captioning"),
     ]);
 
-    let source_stats = front
+    let source_stats: Vec<(String, Arc<SourceStats>)> = front
         .sources()
         .iter()
         .map(|s| (s.id.to_string(), s.stats.clone()))
         .collect();
+    let started_at = Instant::now();
+    let last_beat = Arc::new(AtomicU64::new(0));
+    let http = match &config.publishing.metrics_endpoint {
+        Some(addr) => {
+            let beat = last_beat.clone();
+            let health = Arc::new(move || {
+                let idle =
+                    (started_at.elapsed().as_millis() as u64).saturating_sub(beat.load(Relaxed));
+                if idle < ENGINE_STALL_MS {
+                    Ok(())
+                } else {
+                    Err(format!("engine loop idle for {} s", idle / 1000))
+                }
+            });
+            let server = HttpServer::start(
+                addr,
+                render_metrics(source_stats.clone(), status.clone()),
+                health,
+            )?;
+            info!(message = "Serving /metrics and /healthz.", addr = %server.local_addr());
+            Some(server)
+        }
+        None => None,
+    };
     let watchdog = std::env::var_os("WATCHDOG_USEC").is_some();
+    let beat = last_beat.clone();
     let heartbeat = move || {
+        beat.store(started_at.elapsed().as_millis() as u64, Relaxed);
         if watchdog {
             notify(&[sd_notify::NotifyState::Watchdog]);
         }
@@ -105,7 +196,7 @@ pub(super) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         batching: &config.engine,
         seed: config.decoding.seed,
         alternatives: config.decoding.rerank.alternatives,
-        source_stats,
+        source_stats: source_stats.into_iter().collect(),
         status: Some(&status),
         heartbeat: &heartbeat,
     };
@@ -121,6 +212,9 @@ pub(super) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let published = runtime
         .block_on(started.task)
         .context("publisher task failed")?;
+    if let Some(server) = http {
+        server.stop();
+    }
     let mut failed = false;
     for (id, _, r) in front.join() {
         if let Err(e) = r {

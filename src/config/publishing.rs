@@ -21,6 +21,10 @@ pub struct PublishingConfig {
     /// On shutdown, milliseconds to wait for queued messages to reach subscribers
     /// before the socket is closed (messages still queued after that are lost).
     pub linger_ms: u64,
+    /// `HOST:PORT` for Prometheus `/metrics` and `/healthz` (keep it on loopback); off
+    /// when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_endpoint: Option<String>,
 }
 
 impl Default for PublishingConfig {
@@ -31,12 +35,21 @@ impl Default for PublishingConfig {
             heartbeat_s: 5.0,
             queue_captions: 256,
             linger_ms: 500,
+            metrics_endpoint: None,
         }
     }
 }
 
 impl PublishingConfig {
     pub(super) fn validate(&self, at: &str, issues: &mut Vec<ConfigIssue>) {
+        if let Some(m) = &self.metrics_endpoint {
+            if m.parse::<std::net::SocketAddr>().is_err() {
+                issues.push(ConfigIssue::new(
+                    format!("{at}.metrics_endpoint"),
+                    format!("expected IP:PORT such as \"127.0.0.1:9184\", got {m:?}"),
+                ));
+            }
+        }
         if self.endpoints.is_empty() {
             issues.push(ConfigIssue::new(
                 format!("{at}.endpoints"),
@@ -109,6 +122,7 @@ mod tests {
             heartbeat_s: 0.0,
             queue_captions: 0,
             linger_ms: 120_000,
+            metrics_endpoint: Some("localhost".to_owned()),
         };
         let mut issues = Vec::new();
         config.validate("publishing", &mut issues);
@@ -116,6 +130,7 @@ mod tests {
         assert_eq!(
             fields,
             [
+                "publishing.metrics_endpoint",
                 "publishing.endpoints[1]",
                 "publishing.snapshot_endpoints[1]",
                 "publishing.snapshot_endpoints[0]",
