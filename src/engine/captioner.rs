@@ -14,9 +14,10 @@ use crate::decode::greedy::greedy;
 use crate::decode::rerank::{rerank, Ranked, RerankError, RerankWeights};
 use crate::decode::sampling::{sample, SamplingParams};
 use crate::decode::{Limits, Sequence};
-use crate::model::checkpoint::{load_model_dir, LoadedModel};
+use crate::model::checkpoint::{load_model_dir, LoadedModel, ModelKind, ModelSpec};
+use crate::model::convert_seed2::{load_seed2_dir, read_vocab, LoadedSeed2, VOCAB_FILE};
 use crate::model::text::{SentenceEmbedder, TextEmbedder, TextEmbedderError};
-use crate::model::traits::AudioEncoder;
+use crate::model::traits::{AudioEncoder, CaptionDecoder};
 use crate::model::ModelError;
 
 /// Why captioning failed.
@@ -74,10 +75,20 @@ pub struct StageTimes {
     pub rerank: f64,
 }
 
+/// The model kinds the engine runs.
+enum Loaded {
+    /// Seed-1 teacher (BART byte-level BPE via `tokenizer.json`).
+    Teacher(Box<LoadedModel>),
+    /// Seed-2 release student (word-level `vocab.json`).
+    Seed2(Box<LoadedSeed2>),
+}
+
 /// A model directory loaded for inference, with tokenizer, optional sentence embedder and
 /// the decoding settings.
 pub struct Captioner {
-    model: LoadedModel,
+    model: Loaded,
+    /// Word list of word-level models (seed-2 `vocab.json`), index = id.
+    words: Option<Vec<String>>,
     id: String,
     tokenizer: Option<Tokenizer>,
     embedder: Option<SentenceEmbedder>,
@@ -93,37 +104,58 @@ impl Captioner {
         decoding: &DecodingConfig,
         embedder: Option<&Path>,
     ) -> Result<Self, EngineError> {
-        let model = load_model_dir(dir, device)?;
-        let tok_path = dir.join(&model.spec.tokenizer);
-        let tokenizer = if tok_path.is_file() {
-            Some(
-                Tokenizer::from_file(&tok_path).map_err(|e| EngineError::Tokenizer {
-                    path: tok_path.clone(),
-                    message: e.to_string(),
-                })?,
-            )
-        } else {
+        let (model, tokenizer_file) = match ModelSpec::read(dir)?.model {
+            ModelKind::Teacher(_) => {
+                let m = load_model_dir(dir, device)?;
+                let t = m.spec.tokenizer.clone();
+                (Loaded::Teacher(Box::new(m)), Some(t))
+            }
+            ModelKind::Seed2(_) => (Loaded::Seed2(Box::new(load_seed2_dir(dir, device)?)), None),
+        };
+        let tokenizer = match tokenizer_file.map(|f| dir.join(f)) {
+            Some(path) if path.is_file() => {
+                Some(
+                    Tokenizer::from_file(&path).map_err(|e| EngineError::Tokenizer {
+                        path: path.clone(),
+                        message: e.to_string(),
+                    })?,
+                )
+            }
+            _ => None,
+        };
+        let vocab_path = dir.join(VOCAB_FILE);
+        let words = match &model {
+            Loaded::Seed2(_) if vocab_path.is_file() => Some(read_vocab(&vocab_path)?),
+            _ => None,
+        };
+        if tokenizer.is_none() && words.is_none() {
             tracing::warn!(
                 message = "Model has no tokenizer; captions are printed as token ids.",
-                path = %tok_path.display()
+                dir = %dir.display()
             );
-            None
-        };
+        }
         let embedder = embedder
             .map(|p| SentenceEmbedder::load(p, device))
             .transpose()?;
         if let Some(e) = &embedder {
-            let c = &model.teacher.config().captioner;
-            let audio_dim = if c.use_encoder_embed_mlp {
-                c.embed_predictor_out_dim.unwrap_or(0)
-            } else {
-                0
+            // Only the teacher has an audio embedding trained against sentence embeddings.
+            let audio_dim = match &model {
+                Loaded::Teacher(m) => {
+                    let c = &m.teacher.config().captioner;
+                    if c.use_encoder_embed_mlp {
+                        c.embed_predictor_out_dim.unwrap_or(0)
+                    } else {
+                        0
+                    }
+                }
+                Loaded::Seed2(_) => 0,
             };
             if audio_dim != e.dim() as i64 {
                 return Err(EngineError::Config(format!(
-                    "decoding.rerank.embedder {} gives {}-d vectors but the model's audio embedding is {audio_dim}-d",
+                    "decoding.rerank.embedder {} gives {}-d vectors but the model's audio-text embedding is {}",
                     e.id(),
-                    e.dim()
+                    e.dim(),
+                    if audio_dim == 0 { "absent".to_owned() } else { format!("{audio_dim}-d") }
                 )));
             }
         }
@@ -133,6 +165,7 @@ impl Captioner {
         );
         Ok(Captioner {
             model,
+            words,
             id,
             tokenizer,
             embedder,
@@ -147,19 +180,35 @@ impl Captioner {
 
     /// The sample rate windows must have.
     pub fn sample_rate(&self) -> u32 {
-        self.model.teacher.sample_rate() as u32
+        match &self.model {
+            Loaded::Teacher(m) => m.teacher.sample_rate() as u32,
+            Loaded::Seed2(m) => m.student.sample_rate() as u32,
+        }
     }
 
     /// Shortest and longest window the model accepts, in samples.
     pub fn window_limits(&self) -> (usize, usize) {
-        let t = &self.model.teacher;
-        (
-            t.min_window_samples() as usize,
-            t.max_window_samples() as usize,
-        )
+        let limits = |e: &dyn AudioEncoder| {
+            (
+                e.min_window_samples() as usize,
+                e.max_window_samples() as usize,
+            )
+        };
+        match &self.model {
+            Loaded::Teacher(m) => limits(&m.teacher),
+            Loaded::Seed2(m) => limits(&m.student),
+        }
     }
 
     fn detokenize(&self, tokens: &[i64]) -> String {
+        if let Some(words) = &self.words {
+            let text: Vec<&str> = tokens
+                .iter()
+                .filter_map(|&t| words.get(t as usize))
+                .map(String::as_str)
+                .collect();
+            return text.join(" ");
+        }
         if let Some(tok) = &self.tokenizer {
             let ids: Vec<u32> = tokens
                 .iter()
@@ -179,8 +228,20 @@ impl Captioner {
         windows: &[&[f32]],
         seed: u64,
     ) -> Result<(Vec<Decided>, StageTimes), EngineError> {
+        match &self.model {
+            Loaded::Teacher(m) => self.caption_with(&m.teacher, m.teacher.device(), windows, seed),
+            Loaded::Seed2(m) => self.caption_with(&m.student, m.student.device(), windows, seed),
+        }
+    }
+
+    fn caption_with<M: AudioEncoder + CaptionDecoder>(
+        &self,
+        model: &M,
+        device: Device,
+        windows: &[&[f32]],
+        seed: u64,
+    ) -> Result<(Vec<Decided>, StageTimes), EngineError> {
         let _guard = tch::no_grad_guard();
-        let device = self.model.teacher.device();
         let len = windows.first().map_or(0, |w| w.len());
         if windows.iter().any(|w| w.len() != len) {
             return Err(EngineError::Config(
@@ -193,12 +254,12 @@ impl Captioner {
             .to_device(device);
         let mut times = StageTimes::default();
         let t0 = Instant::now();
-        let memory = self.model.teacher.encode(&waves)?;
+        let memory = model.encode(&waves)?;
         times.encoder = t0.elapsed().as_secs_f64();
 
         let d = &self.decoding;
         let limits = Limits::from_config(d);
-        let bound = Bound::new(&self.model.teacher, &memory, d.max_length);
+        let bound = Bound::new(model, &memory, d.max_length);
         let t1 = Instant::now();
         let candidates: Vec<Sequence> = match d.strategy {
             DecodingStrategy::Nucleus => {
