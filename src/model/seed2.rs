@@ -14,7 +14,7 @@ use tch::{Device, Kind, Tensor};
 
 use super::effb2::{EfficientNetB2, DOWNSAMPLE, OUT_CHANNELS};
 use super::seed2_decoder::{DecoderDims, Seed2Cache, Seed2Decoder, PAD};
-use super::traits::{AudioEncoder, CaptionDecoder, Memory, SpecialTokens};
+use super::traits::{check_ids, AudioEncoder, CaptionDecoder, Memory, SpecialTokens};
 use super::ModelError;
 use crate::features::mel::{LogMel, HOP, SAMPLE_RATE};
 
@@ -268,14 +268,7 @@ impl CaptionDecoder for Seed2Student {
 
     fn logits(&self, memory: &Memory, per_clip: i64, ids: &Tensor) -> Result<Tensor, ModelError> {
         let _guard = tch::no_grad_guard();
-        let b = memory.states.size()[0];
-        if ids.dim() != 2 || ids.size()[0] != b * per_clip {
-            return Err(ModelError::Input(format!(
-                "ids must be ({}, L) for {b} clips × {per_clip}, got {:?}",
-                b * per_clip,
-                ids.size()
-            )));
-        }
+        check_ids(memory, per_clip, ids)?;
         self.decoder.forward(
             &memory.states,
             &memory.valid,

@@ -16,7 +16,7 @@ use tch::{Device, Kind, Tensor};
 use super::aisfx::{AisfxCnn, AisfxConfig};
 use super::kv_cache::KvCache;
 use super::student_decoder::{StudentDecoder, StudentDecoderConfig};
-use super::traits::{AudioEncoder, CaptionDecoder, Memory, SpecialTokens};
+use super::traits::{check_ids, AudioEncoder, CaptionDecoder, Memory, SpecialTokens};
 use super::ModelError;
 use crate::features::aisfx_mel::{blocks, AisfxMel, BLOCK_FRAMES, HOP_LENGTH, SAMPLE_RATE};
 
@@ -178,14 +178,8 @@ impl CaptionDecoder for Student {
     }
 
     fn logits(&self, memory: &Memory, per_clip: i64, ids: &Tensor) -> Result<Tensor, ModelError> {
+        check_ids(memory, per_clip, ids)?;
         let cross = self.decoder.cross_kv(&memory.states, Some(&memory.valid));
-        let n = ids.size2()?.0;
-        if n != memory.states.size()[0] * per_clip {
-            return Err(ModelError::Input(format!(
-                "{n} rows for {} clips × {per_clip}",
-                memory.states.size()[0]
-            )));
-        }
         self.decoder.forward(ids, &cross)
     }
 }

@@ -12,7 +12,7 @@ use super::bart::{BartDecoder, KvCache, POSITION_OFFSET};
 use super::beats::Beats;
 use super::conformer::ConformerEncoder;
 pub use super::teacher_config::{CaptionerConfig, TeacherConfig};
-use super::traits::{AudioEncoder, CaptionDecoder, Memory, SpecialTokens};
+use super::traits::{check_ids, AudioEncoder, CaptionDecoder, Memory, SpecialTokens};
 use super::ModelError;
 use crate::features::kaldi_fbank::{self, KaldiFbank};
 
@@ -265,14 +265,7 @@ impl CaptionDecoder for Teacher {
 
     fn logits(&self, memory: &Memory, per_clip: i64, ids: &Tensor) -> Result<Tensor, ModelError> {
         let _guard = tch::no_grad_guard();
-        let b = memory.states.size()[0];
-        if ids.dim() != 2 || ids.size()[0] != b * per_clip {
-            return Err(ModelError::Input(format!(
-                "ids must be ({} , L) for {b} clips × {per_clip}, got {:?}",
-                b * per_clip,
-                ids.size()
-            )));
-        }
+        check_ids(memory, per_clip, ids)?;
         let cross = self.decoder.cross_kv(&memory.states, Some(&memory.valid));
         Ok(self.decoder.forward(&ids.to_device(self.device()), &cross))
     }

@@ -66,3 +66,17 @@ pub trait CaptionDecoder {
     /// Teacher-forced logits (N, L, V) for `ids` (N, L), `per_clip` rows per clip.
     fn logits(&self, memory: &Memory, per_clip: i64, ids: &Tensor) -> Result<Tensor, ModelError>;
 }
+
+/// Checks that teacher-forced `ids` are (clips × `per_clip`, L) for `memory`, as every
+/// [`CaptionDecoder::logits`] requires.
+pub fn check_ids(memory: &Memory, per_clip: i64, ids: &Tensor) -> Result<(), ModelError> {
+    let b = memory.states.size()[0];
+    if ids.dim() != 2 || ids.size()[0] != b * per_clip {
+        return Err(ModelError::Input(format!(
+            "ids must be ({}, L) for {b} clips × {per_clip}, got {:?}",
+            b * per_clip,
+            ids.size()
+        )));
+    }
+    Ok(())
+}
