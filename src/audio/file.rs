@@ -18,7 +18,7 @@ use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
-use super::{AudioError, FrameRead, RATE_RANGE};
+use super::{check_layout, AudioError, FrameRead};
 
 /// Anything hound can read from.
 trait ReadSeek: Read + Seek + Send {}
@@ -81,18 +81,7 @@ impl FileReader {
         let reader = hound::WavReader::new(src)
             .map_err(|e| AudioError::format(path, format!("not a usable WAV file: {e}")))?;
         let spec = reader.spec();
-        if spec.channels == 0 {
-            return Err(AudioError::format(path, "WAV header says zero channels"));
-        }
-        if !RATE_RANGE.contains(&spec.sample_rate) {
-            return Err(AudioError::format(
-                path,
-                format!(
-                    "WAV header says {} Hz (supported: 1000 to 768000)",
-                    spec.sample_rate
-                ),
-            ));
-        }
+        check_layout(path, "WAV header says", spec.channels, spec.sample_rate)?;
         let encoding = match (spec.sample_format, spec.bits_per_sample) {
             (hound::SampleFormat::Int, b @ 1..=32) => WavEncoding::Int(b),
             (hound::SampleFormat::Float, 32) => WavEncoding::Float,
@@ -302,18 +291,7 @@ impl SymInner {
         };
         // Decode the first packet: some formats only know rate and channels then.
         inner.fill(path)?;
-        if inner.channels == 0 {
-            return Err(AudioError::format(path, "audio track has zero channels"));
-        }
-        if !RATE_RANGE.contains(&inner.rate) {
-            return Err(AudioError::format(
-                path,
-                format!(
-                    "audio track at {} Hz (supported: 1000 to 768000)",
-                    inner.rate
-                ),
-            ));
-        }
+        check_layout(path, "audio track has", inner.channels, inner.rate)?;
         Ok(inner)
     }
 

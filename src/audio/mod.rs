@@ -38,6 +38,26 @@ pub use window::{WindowSpec, Windower};
 /// anything else in a file header is treated as a corrupt header.
 pub const RATE_RANGE: std::ops::RangeInclusive<u32> = 1_000..=768_000;
 
+/// Rejects a stream layout the pipeline cannot use: no channels, or a rate outside
+/// [`RATE_RANGE`]. `what` starts the message, e.g. "WAV header says".
+pub(crate) fn check_layout(
+    path: &std::path::Path,
+    what: &str,
+    channels: u16,
+    rate: u32,
+) -> Result<(), AudioError> {
+    if channels == 0 {
+        return Err(AudioError::format(path, format!("{what} zero channels")));
+    }
+    if !RATE_RANGE.contains(&rate) {
+        return Err(AudioError::format(
+            path,
+            format!("{what} {rate} Hz (supported: 1000 to 768000)"),
+        ));
+    }
+    Ok(())
+}
+
 /// A source's id as configured (`sources[].id`); cheap to clone into every window.
 pub type SourceId = Arc<str>;
 

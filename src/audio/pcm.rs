@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::{AudioError, FrameRead, RATE_RANGE};
+use super::{check_layout, AudioError, FrameRead};
 use crate::config::{PcmFormat, PcmSource};
 
 /// Reads raw PCM frames from any byte stream.
@@ -48,15 +48,7 @@ impl PcmReader {
         rate: u32,
         channels: u16,
     ) -> Result<Self, AudioError> {
-        if channels == 0 {
-            return Err(AudioError::format(name, "raw PCM with zero channels"));
-        }
-        if !RATE_RANGE.contains(&rate) {
-            return Err(AudioError::format(
-                name,
-                format!("raw PCM at {rate} Hz (supported: 1000 to 768000)"),
-            ));
-        }
+        check_layout(name, "raw PCM has", channels, rate)?;
         Ok(PcmReader {
             name: name.to_owned(),
             src,
