@@ -5,8 +5,6 @@
 
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError};
-
 /// A source of monotonic time.
 pub trait Clock {
     /// Now.
@@ -96,33 +94,6 @@ impl<T, C: Clock> Batcher<T, C> {
     }
 }
 
-impl<T> Batcher<T, SystemClock> {
-    /// Blocks on `rx` until a batch is ready; `None` once `rx` is closed and nothing waits.
-    pub fn next_batch(&mut self, rx: &Receiver<T>) -> Option<Vec<T>> {
-        loop {
-            match self.poll() {
-                Ready::Batch(b) => return Some(b),
-                Ready::WaitUntil(deadline) => match rx.recv_deadline(deadline) {
-                    Ok(item) => self.push(item),
-                    Err(RecvTimeoutError::Timeout) => {}
-                    Err(RecvTimeoutError::Disconnected) => return self.drain().into_iter().next(),
-                },
-                Ready::Idle => match rx.recv() {
-                    Ok(item) => self.push(item),
-                    Err(_) => return None,
-                },
-            }
-            // Take whatever else is already queued without waiting.
-            while self.pending.len() < self.max_batch {
-                match rx.try_recv() {
-                    Ok(item) => self.push(item),
-                    Err(_) => break,
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::cell::Cell;
@@ -188,18 +159,5 @@ mod tests {
         }
         assert_eq!(b.drain(), vec![vec![0, 1], vec![2, 3], vec![4]]);
         assert!(b.is_empty());
-    }
-
-    #[test]
-    fn next_batch_from_a_channel_batches_and_ends_on_close() {
-        let (tx, rx) = crossbeam_channel::bounded(16);
-        for i in 0..5u32 {
-            tx.send(i).unwrap();
-        }
-        let mut b = Batcher::new(4, Duration::from_millis(20), SystemClock);
-        assert_eq!(b.next_batch(&rx), Some(vec![0, 1, 2, 3]));
-        drop(tx);
-        assert_eq!(b.next_batch(&rx), Some(vec![4]));
-        assert_eq!(b.next_batch(&rx), None);
     }
 }
