@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use tch::{Device, Tensor};
 
-use crate::model::checkpoint::{load_model_dir, ModelKind, ModelSpec};
+use crate::model::checkpoint::{load_model_dir, load_student_dir, ModelKind, ModelSpec};
 use crate::model::convert_seed2::load_seed2_dir;
 use crate::model::dump::dump_teacher;
 use crate::model::seed2_dump::dump_seed2;
@@ -20,7 +20,8 @@ pub struct DumpArgs {
     #[arg(long)]
     model: PathBuf,
     /// Inputs: `wave` (B, N) float; teacher: optional `dec_input_ids` and `labels` (B, L)
-    /// int64; seed-2 student: optional `cap` (B, L) int64 (`[1] + tokens + [2]`).
+    /// int64; seed-2 student: optional `cap` (B, L) int64 (`[1] + tokens + [2]`); aisfx
+    /// student: optional `dec_input_ids` (B, L) int64.
     #[arg(long)]
     input: PathBuf,
     /// Output safetensors file.
@@ -50,6 +51,10 @@ pub(super) fn run(args: &DumpArgs) -> anyhow::Result<ExitCode> {
             let model = load_seed2_dir(&args.model, device)?;
             dump_seed2(&model.student, &inputs)
         }
+        ModelKind::Student(_) => {
+            let model = load_student_dir(&args.model, device, true)?;
+            dump_student(&model.student, &inputs, device)
+        }
     }
     .with_context(|| format!("{}", args.input.display()))?
     .into_iter()
@@ -59,4 +64,36 @@ pub(super) fn run(args: &DumpArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("{}: cannot write", args.out.display()))?;
     println!("wrote {} ({} tensors)", args.out.display(), tensors.len());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The aisfx student's tensors: `memory` (pre-projection aisfx steps), `memory_valid`,
+/// `encoder_out`, `clip_embed` and, given `dec_input_ids`, `logits`.
+fn dump_student(
+    student: &crate::model::student::Student,
+    inputs: &HashMap<String, Tensor>,
+    device: Device,
+) -> Result<Vec<(String, Tensor)>, crate::model::ModelError> {
+    use crate::model::traits::{AudioEncoder, CaptionDecoder};
+    use crate::model::ModelError;
+    let _guard = tch::no_grad_guard();
+    let wave = inputs
+        .get("wave")
+        .ok_or_else(|| ModelError::Input("input has no `wave` tensor".into()))?
+        .to_kind(tch::Kind::Float)
+        .to_device(device);
+    let (memory, valid) = student.aisfx_memory(&wave)?;
+    let enc = student.encode(&wave)?;
+    let mut out = vec![
+        ("memory".to_owned(), memory),
+        ("memory_valid".to_owned(), valid),
+        ("encoder_out".to_owned(), enc.states.shallow_clone()),
+    ];
+    if let Some(e) = &enc.clip_embed {
+        out.push(("clip_embed".to_owned(), e.shallow_clone()));
+    }
+    if let Some(ids) = inputs.get("dec_input_ids") {
+        let ids = ids.to_kind(tch::Kind::Int64).to_device(device);
+        out.push(("logits".to_owned(), student.logits(&enc, 1, &ids)?));
+    }
+    Ok(out)
 }

@@ -9,6 +9,7 @@ mod dump;
 mod eval;
 mod listen;
 mod serve;
+mod train;
 mod version;
 
 use std::process::ExitCode;
@@ -57,6 +58,12 @@ pub enum Command {
     /// Audio front end: list capture devices, run sources and print their windows.
     #[command(subcommand)]
     Audio(audio_cmd::AudioCommand),
+    /// Train a captioner (student or teacher) on captioned audio; resumable.
+    Train(train::TrainArgs),
+    /// Distill a student from a teacher (encoder-level and sequence-level KD).
+    Distill(train::DistillArgs),
+    /// Draw a run's loss and validation curves to a PNG.
+    Plot(train::PlotArgs),
 }
 
 /// Runs the command line in `std::env::args` and returns the process exit code.
@@ -73,6 +80,9 @@ pub fn main() -> ExitCode {
         Command::Audio(c) => audio_cmd::run(&c),
         Command::Serve(a) => serve::run(&a),
         Command::Caption(a) => caption::run(&a),
+        Command::Train(a) => train::train(&a),
+        Command::Distill(a) => train::distill(&a),
+        Command::Plot(a) => train::plot(&a),
     };
     match result {
         Ok(code) => code,

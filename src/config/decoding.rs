@@ -93,7 +93,8 @@ impl Default for RerankConfig {
 }
 
 impl DecodingConfig {
-    pub(super) fn validate(&self, at: &str, issues: &mut Vec<ConfigIssue>) {
+    /// Appends every problem of this section (fields prefixed with `at`) to `issues`.
+    pub fn validate_into(&self, at: &str, issues: &mut Vec<ConfigIssue>) {
         let mut bad =
             |field: &str, msg: String| issues.push(ConfigIssue::new(format!("{at}.{field}"), msg));
         if !(self.temperature > 0.0 && self.temperature.is_finite()) {

@@ -47,7 +47,8 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    pub(super) fn io(path: &Path, err: &std::io::Error) -> Self {
+    /// The file could not be read.
+    pub fn io(path: &Path, err: &std::io::Error) -> Self {
         ConfigError {
             path: path.to_owned(),
             problems: vec![Located {
@@ -59,7 +60,8 @@ impl ConfigError {
         }
     }
 
-    pub(super) fn parse(path: &Path, text: &str, err: &toml::de::Error) -> Self {
+    /// The TOML could not be parsed into the typed config (one located problem).
+    pub fn parse(path: &Path, text: &str, err: &toml::de::Error) -> Self {
         let (line, column, field) = match err.span() {
             Some(span) => {
                 let (l, c) = locate::line_col(text, span.start);
@@ -79,7 +81,8 @@ impl ConfigError {
         }
     }
 
-    pub(super) fn invalid(path: &Path, text: &str, issues: Vec<ConfigIssue>) -> Self {
+    /// Validation found `issues`; each is located in `text` by its field path.
+    pub fn invalid(path: &Path, text: &str, issues: Vec<ConfigIssue>) -> Self {
         let problems = issues
             .into_iter()
             .map(|issue| {

@@ -81,7 +81,7 @@ impl Config {
         }
         self.windowing.validate("windowing", &mut issues);
         self.model.validate("model", &mut issues);
-        self.decoding.validate("decoding", &mut issues);
+        self.decoding.validate_into("decoding", &mut issues);
         self.engine.validate("engine", &mut issues);
         self.publishing.validate("publishing", &mut issues);
         self.logging.validate("logging", &mut issues);

@@ -14,10 +14,12 @@ use crate::decode::greedy::greedy;
 use crate::decode::rerank::{rerank, Ranked, RerankError, RerankWeights};
 use crate::decode::sampling::{sample, SamplingParams};
 use crate::decode::{Limits, Sequence};
-use crate::model::checkpoint::{load_model_dir, LoadedModel, ModelKind, ModelSpec};
+use crate::model::checkpoint::{
+    load_model_dir, load_student_dir, LoadedModel, LoadedStudent, ModelKind, ModelSpec,
+};
 use crate::model::convert_seed2::{load_seed2_dir, read_vocab, LoadedSeed2, VOCAB_FILE};
 use crate::model::text::{SentenceEmbedder, TextEmbedder, TextEmbedderError};
-use crate::model::traits::{AudioEncoder, CaptionDecoder};
+use crate::model::traits::{AudioEncoder, CaptionDecoder, Memory};
 use crate::model::ModelError;
 
 /// Why captioning failed.
@@ -81,6 +83,8 @@ enum Loaded {
     Teacher(Box<LoadedModel>),
     /// Seed-2 release student (word-level `vocab.json`).
     Seed2(Box<LoadedSeed2>),
+    /// Our aisfx student (byte-level BPE via `tokenizer.json`).
+    Student(Box<LoadedStudent>),
 }
 
 /// A model directory loaded for inference, with tokenizer, optional sentence embedder and
@@ -111,6 +115,11 @@ impl Captioner {
                 (Loaded::Teacher(Box::new(m)), Some(t))
             }
             ModelKind::Seed2(_) => (Loaded::Seed2(Box::new(load_seed2_dir(dir, device)?)), None),
+            ModelKind::Student(_) => {
+                let m = load_student_dir(dir, device, true)?;
+                let t = m.spec.tokenizer.clone();
+                (Loaded::Student(Box::new(m)), Some(t))
+            }
         };
         let tokenizer = match tokenizer_file.map(|f| dir.join(f)) {
             Some(path) if path.is_file() => {
@@ -138,8 +147,10 @@ impl Captioner {
             .map(|p| SentenceEmbedder::load(p, device))
             .transpose()?;
         if let Some(e) = &embedder {
-            // Only the teacher has an audio embedding trained against sentence embeddings.
+            // The teacher and our student have audio embeddings trained against sentence
+            // embeddings; the seed-2 release has none.
             let audio_dim = match &model {
+                Loaded::Student(m) => m.student.config().embed_dim,
                 Loaded::Teacher(m) => {
                     let c = &m.teacher.config().captioner;
                     if c.use_encoder_embed_mlp {
@@ -159,6 +170,22 @@ impl Captioner {
                 )));
             }
         }
+        let mut decoding = decoding.clone();
+        let positions = match &model {
+            Loaded::Student(m) => Some(m.student.config().decoder.max_positions as usize),
+            Loaded::Teacher(m) => {
+                Some(m.teacher.config().captioner.decoder.max_position_embeddings as usize)
+            }
+            Loaded::Seed2(_) => None,
+        };
+        if let Some(p) = positions.filter(|&p| decoding.max_length > p) {
+            tracing::warn!(
+                message = "decoding.max_length exceeds the model's positions; captions are limited to them.",
+                max_length = decoding.max_length,
+                positions = p
+            );
+            decoding.max_length = p;
+        }
         let id = dir.file_name().map_or_else(
             || dir.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
@@ -169,7 +196,7 @@ impl Captioner {
             id,
             tokenizer,
             embedder,
-            decoding: decoding.clone(),
+            decoding,
         })
     }
 
@@ -183,6 +210,7 @@ impl Captioner {
         match &self.model {
             Loaded::Teacher(m) => m.teacher.sample_rate() as u32,
             Loaded::Seed2(m) => m.student.sample_rate() as u32,
+            Loaded::Student(m) => m.student.sample_rate() as u32,
         }
     }
 
@@ -197,6 +225,7 @@ impl Captioner {
         match &self.model {
             Loaded::Teacher(m) => limits(&m.teacher),
             Loaded::Seed2(m) => limits(&m.student),
+            Loaded::Student(m) => limits(&m.student),
         }
     }
 
@@ -222,6 +251,27 @@ impl Captioner {
         format!("<ids {}>", ids.join(" "))
     }
 
+    /// The model's clip embedding of one window (`None` for models without one); used
+    /// as the encoder-level distillation target.
+    pub fn clip_embedding(&self, window: &[f32]) -> Result<Option<Tensor>, EngineError> {
+        fn embed<M: AudioEncoder>(
+            m: &M,
+            d: Device,
+            w: &[f32],
+        ) -> Result<Option<Tensor>, EngineError> {
+            let _guard = tch::no_grad_guard();
+            let wave = Tensor::from_slice(w).view([1, w.len() as i64]).to_device(d);
+            Ok(m.encode(&wave)?
+                .clip_embed
+                .map(|e| e.squeeze_dim(0).to_device(Device::Cpu)))
+        }
+        match &self.model {
+            Loaded::Teacher(m) => embed(&m.teacher, m.teacher.device(), window),
+            Loaded::Seed2(m) => embed(&m.student, m.student.device(), window),
+            Loaded::Student(m) => embed(&m.student, m.vs.device(), window),
+        }
+    }
+
     /// Captions windows of equal length (mono samples at [`Captioner::sample_rate`]).
     pub fn caption(
         &self,
@@ -231,6 +281,7 @@ impl Captioner {
         match &self.model {
             Loaded::Teacher(m) => self.caption_with(&m.teacher, m.teacher.device(), windows, seed),
             Loaded::Seed2(m) => self.caption_with(&m.student, m.student.device(), windows, seed),
+            Loaded::Student(m) => self.caption_with(&m.student, m.vs.device(), windows, seed),
         }
     }
 
@@ -257,46 +308,66 @@ impl Captioner {
         let memory = model.encode(&waves)?;
         times.encoder = t0.elapsed().as_secs_f64();
 
-        let d = &self.decoding;
-        let limits = Limits::from_config(d);
-        let bound = Bound::new(model, &memory, d.max_length);
-        let t1 = Instant::now();
-        let candidates: Vec<Sequence> = match d.strategy {
-            DecodingStrategy::Nucleus => {
-                let params = SamplingParams {
-                    seed,
-                    ..SamplingParams::from_config(d)
-                };
-                sample(&bound, &limits, &params)?
-            }
-            DecodingStrategy::Beam => beam_search(&bound, &limits, &BeamParams::from_config(d))?
-                .into_iter()
-                .flat_map(|h| h.into_iter().map(|s| s.sequence))
-                .collect(),
-            DecodingStrategy::Greedy => greedy(&bound, &limits)?,
-        };
-        times.decode = t1.elapsed().as_secs_f64();
-
-        let t2 = Instant::now();
-        let audio = match (&self.embedder, &memory.clip_embed) {
-            (Some(e), Some(a)) => Some((a, e as &dyn TextEmbedder)),
-            _ => None,
-        };
-        let weights = RerankWeights::from_config(&d.rerank);
+        let audio = self.embedder.as_ref().map(|e| e as &dyn TextEmbedder);
         let detok = |t: &[i64]| self.detokenize(t);
-        let reranked = rerank(&bound, &candidates, &detok, audio, weights, None)?;
-        times.rerank = t2.elapsed().as_secs_f64();
-        Ok((
-            reranked
-                .into_iter()
-                .map(|r| Decided {
-                    ranked: r.ranked,
-                    fluency_fallback: r.fluency_fallback,
-                })
-                .collect(),
-            times,
-        ))
+        let (decided, decode, rerank) =
+            decide(model, &memory, &self.decoding, seed, &detok, audio)?;
+        times.decode = decode;
+        times.rerank = rerank;
+        Ok((decided, times))
     }
+}
+
+/// Candidates for every clip of `memory` by `decoding`'s strategy, reranked (cosine term
+/// when `embedder` is given and the memory has clip embeddings); returns the decided
+/// captions and the seconds spent decoding and reranking. Shared by the engine and
+/// training's validation.
+pub fn decide<M: CaptionDecoder>(
+    model: &M,
+    memory: &Memory,
+    decoding: &DecodingConfig,
+    seed: u64,
+    detok: &dyn Fn(&[i64]) -> String,
+    embedder: Option<&dyn TextEmbedder>,
+) -> Result<(Vec<Decided>, f64, f64), EngineError> {
+    let d = decoding;
+    let limits = Limits::from_config(d);
+    let bound = Bound::new(model, memory, d.max_length);
+    let t1 = Instant::now();
+    let candidates: Vec<Sequence> = match d.strategy {
+        DecodingStrategy::Nucleus => {
+            let params = SamplingParams {
+                seed,
+                ..SamplingParams::from_config(d)
+            };
+            sample(&bound, &limits, &params)?
+        }
+        DecodingStrategy::Beam => beam_search(&bound, &limits, &BeamParams::from_config(d))?
+            .into_iter()
+            .flat_map(|h| h.into_iter().map(|s| s.sequence))
+            .collect(),
+        DecodingStrategy::Greedy => greedy(&bound, &limits)?,
+    };
+    let decode = t1.elapsed().as_secs_f64();
+    let t2 = Instant::now();
+    let audio = match (embedder, &memory.clip_embed) {
+        (Some(e), Some(a)) => Some((a, e)),
+        _ => None,
+    };
+    let weights = RerankWeights::from_config(&d.rerank);
+    let reranked = rerank(&bound, &candidates, detok, audio, weights, None)?;
+    let rerank_s = t2.elapsed().as_secs_f64();
+    Ok((
+        reranked
+            .into_iter()
+            .map(|r| Decided {
+                ranked: r.ranked,
+                fluency_fallback: r.fluency_fallback,
+            })
+            .collect(),
+        decode,
+        rerank_s,
+    ))
 }
 
 #[cfg(test)]

@@ -30,6 +30,8 @@ pub enum ModelKind {
     /// The seed-2 EfficientNet-B2 + transformer student (`Effb2TrmCaptioningModel`);
     /// loaded with `seed2::load_seed2_dir`.
     Seed2(super::seed2::Seed2Config),
+    /// Our aisfx CNN-8 + small transformer student; loaded with [`load_student_dir`].
+    Student(super::student::StudentConfig),
 }
 
 /// `model.json`: everything needed to build and feed the model.
@@ -188,7 +190,7 @@ pub fn load_model_dir(dir: &Path, device: Device) -> Result<LoadedModel, ModelEr
     let ModelKind::Teacher(cfg) = &spec.model else {
         return Err(ModelError::file(
             dir.join(MODEL_JSON),
-            "not a teacher model directory (kind seed2: load it with seed2::load_seed2_dir)",
+            "not a teacher model directory (seed2 and student kinds have their own loaders)",
         ));
     };
     let teacher = Teacher::new(vs.root(), cfg)
@@ -201,4 +203,39 @@ pub fn load_model_dir(dir: &Path, device: Device) -> Result<LoadedModel, ModelEr
         vs,
         teacher,
     })
+}
+
+/// A loaded student model directory (kind `student`).
+#[derive(Debug)]
+pub struct LoadedStudent {
+    /// Its `model.json`.
+    pub spec: ModelSpec,
+    /// Owns the weights.
+    pub vs: nn::VarStore,
+    /// The student built from them.
+    pub student: super::student::Student,
+}
+
+/// Builds the student described by `dir/model.json` on `device` and loads its weights
+/// (`frozen` for inference; training loads with `frozen = false`).
+pub fn load_student_dir(
+    dir: &Path,
+    device: Device,
+    frozen: bool,
+) -> Result<LoadedStudent, ModelError> {
+    let spec = ModelSpec::read(dir)?;
+    let ModelKind::Student(cfg) = &spec.model else {
+        return Err(ModelError::file(
+            dir.join(MODEL_JSON),
+            "not a student model directory",
+        ));
+    };
+    let mut vs = nn::VarStore::new(device);
+    let student = super::student::Student::new(vs.root(), cfg, device)
+        .map_err(|e| ModelError::file(dir.join(MODEL_JSON), e.to_string()))?;
+    load_safetensors(&mut vs, &dir.join(MODEL_WEIGHTS))?;
+    if frozen {
+        vs.freeze();
+    }
+    Ok(LoadedStudent { spec, vs, student })
 }

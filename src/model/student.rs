@@ -35,8 +35,9 @@ pub struct StudentConfig {
     /// Width of the clip-embedding head (shared KD width with the teacher).
     #[serde(default = "embed_dim")]
     pub embed_dim: i64,
-    /// Longest accepted window, samples at 44.1 kHz.
-    #[serde(default = "max_window_samples")]
+    /// Longest accepted window, samples at 44.1 kHz (named apart from `model.json`'s own
+    /// `max_window_samples`, which the student's fields sit beside).
+    #[serde(default = "max_window_samples", rename = "student_max_window_samples")]
     pub max_window_samples: i64,
 }
 
@@ -96,22 +97,50 @@ impl Student {
         &self.cfg
     }
 
+    /// The device the weights live on.
+    pub fn device(&self) -> Device {
+        self.proj.ws.device()
+    }
+
+    /// The normalised log-mel of `waves` (B, N) at 44.1 kHz: (B, T, 96).
+    pub fn mel(&self, waves: &Tensor) -> Tensor {
+        self.mel.forward(waves)
+    }
+
     /// The aisfx memory sequence of `waves` (B, N): (B, S, 512) and its (B, S) validity.
     pub fn aisfx_memory(&self, waves: &Tensor) -> Result<(Tensor, Tensor), ModelError> {
-        let mel = self.mel.forward(waves);
+        self.aisfx_memory_from_mel(&self.mel.forward(waves))
+    }
+
+    /// The aisfx memory sequence of a log-mel (B, T, 96) (e.g. after SpecAugment).
+    pub fn aisfx_memory_from_mel(&self, mel: &Tensor) -> Result<(Tensor, Tensor), ModelError> {
         let (b, t, _) = mel.size3()?;
-        let (x, k) = blocks(&mel, BLOCK_FRAMES, BLOCK_FRAMES, false);
+        let device = mel.device();
+        let (x, k) = blocks(mel, BLOCK_FRAMES, BLOCK_FRAMES, false);
         let memory = self.cnn.memory(&x)?; // (B·K, C, steps)
         let (_, c, steps) = memory.size3()?;
         let memory = memory
             .view([b, k, c, steps])
             .permute([0, 1, 3, 2])
             .reshape([b, k * steps, c]);
-        let step = Tensor::arange(steps, (Kind::Int64, waves.device())) * FRAMES_PER_STEP;
-        let block = Tensor::arange(k, (Kind::Int64, waves.device())) * BLOCK_FRAMES;
+        let step = Tensor::arange(steps, (Kind::Int64, device)) * FRAMES_PER_STEP;
+        let block = Tensor::arange(k, (Kind::Int64, device)) * BLOCK_FRAMES;
         let first_frame = (block.unsqueeze(1) + step.unsqueeze(0)).reshape([k * steps]);
         let valid = first_frame.lt(t).unsqueeze(0).expand([b, k * steps], true);
         Ok((memory, valid))
+    }
+
+    /// Decoder [`Memory`] from aisfx steps (B, S, 512) and their (B, S) validity: the
+    /// projection to `d_model` and the clip embedding (maximum over valid steps). Lets
+    /// training pad clips of different lengths, or start from cached CNN outputs.
+    pub fn memory_from_aisfx(&self, memory: &Tensor, valid: &Tensor) -> Memory {
+        let masked = memory.masked_fill(&valid.logical_not().unsqueeze(-1), f64::NEG_INFINITY);
+        let pooled = masked.amax([1].as_slice(), false);
+        Memory {
+            states: self.proj.forward(memory),
+            valid: valid.shallow_clone(),
+            clip_embed: Some(self.embed_head.forward(&pooled)),
+        }
     }
 }
 
@@ -138,13 +167,7 @@ impl AudioEncoder for Student {
             )));
         }
         let (memory, valid) = self.aisfx_memory(waves)?;
-        let masked = memory.masked_fill(&valid.logical_not().unsqueeze(-1), f64::NEG_INFINITY);
-        let pooled = masked.amax([1].as_slice(), false);
-        Ok(Memory {
-            states: self.proj.forward(&memory),
-            valid,
-            clip_embed: Some(self.embed_head.forward(&pooled)),
-        })
+        Ok(self.memory_from_aisfx(&memory, &valid))
     }
 }
 

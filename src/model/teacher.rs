@@ -152,12 +152,26 @@ impl Teacher {
 
     /// Runs the encoder and keeps every intermediate tensor (for parity checks and `dump`).
     pub fn encode_trace(&self, waves: &Tensor) -> Result<EncoderTrace, ModelError> {
-        self.check_window(waves)?;
         let _guard = tch::no_grad_guard();
-        let fbank = self
-            .fbank
-            .forward(&waves.to_device(self.cross_embed_positions.device()));
-        let beats_layers = self.encoder.forward(&fbank);
+        self.encode_parts(waves)
+    }
+
+    /// The encoder for training: BEATs is frozen (run without autograd, as in the seed),
+    /// everything after it records gradients.
+    pub fn encode_train(&self, waves: &Tensor) -> Result<Memory, ModelError> {
+        Ok(self.encode_parts(waves)?.memory)
+    }
+
+    fn encode_parts(&self, waves: &Tensor) -> Result<EncoderTrace, ModelError> {
+        self.check_window(waves)?;
+        let (fbank, beats_layers) = {
+            let _frozen = tch::no_grad_guard();
+            let fbank = self
+                .fbank
+                .forward(&waves.to_device(self.cross_embed_positions.device()));
+            let layers = self.encoder.forward(&fbank);
+            (fbank, layers)
+        };
         let repr = beats_layers
             .last()
             .ok_or_else(|| ModelError::Unsupported("BEATs without layers".into()))?;

@@ -1,0 +1,301 @@
+//! The training data plan and loader: which clips form micro-batch `m`, which caption
+//! each one is trained on, its crop and mix-up partner, all drawn from generators keyed by
+//! (seed, micro-batch, slot), so the data are the same whatever the number of worker
+//! threads and whether a run was resumed. Audio is decoded on worker threads and the next
+//! micro-batches are prefetched on a bounded crossbeam channel.
+
+use std::sync::Arc;
+
+use crossbeam_channel::{bounded, Receiver};
+use rand_chacha::ChaCha8Rng;
+use rand_core::{RngCore, SeedableRng};
+
+use super::clip::load_clip;
+use super::data::Item;
+use super::mixup::{random_mix, MixCaptioner};
+
+/// A generator for `(seed, a, b)`: independent streams of one seed.
+pub fn rng_for(seed: u64, a: u64, b: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(a.wrapping_mul(1 << 20).wrapping_add(b));
+    rng
+}
+
+/// A uniform index below `n` (n > 0).
+pub fn below(rng: &mut ChaCha8Rng, n: usize) -> usize {
+    (rng.next_u64() % n as u64) as usize
+}
+
+/// Mix-up settings.
+#[derive(Debug, Clone)]
+pub struct Mixup {
+    /// Probability that a sample is a mix.
+    pub prob: f64,
+    /// Largest |energy ratio|, dB.
+    pub max_db: f64,
+    /// Captions of mixes.
+    pub captioner: Arc<MixCaptioner>,
+}
+
+/// Everything that decides the data of a micro-batch.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The training clips.
+    pub items: Arc<Vec<Item>>,
+    /// The run's seed.
+    pub seed: u64,
+    /// Clips per micro-batch.
+    pub batch: usize,
+    /// Model sample rate.
+    pub rate: u32,
+    /// Longest clip, samples (longer ones are cropped at random).
+    pub max_samples: usize,
+    /// Shortest clip, samples (shorter ones are zero-padded at the end).
+    pub min_samples: usize,
+    /// Mix-up, when on.
+    pub mixup: Option<Mixup>,
+    /// Decoding threads.
+    pub workers: usize,
+}
+
+/// One training sample.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// Index of the (first) clip in the plan's items.
+    pub item: usize,
+    /// Mono audio at the model's rate (absent when only the caption was asked for).
+    pub wave: Vec<f32>,
+    /// The caption to train on (`None` for audio-only clips).
+    pub caption: Option<String>,
+    /// Whether the sample is a mix of two clips.
+    pub mixed: bool,
+}
+
+impl Plan {
+    /// Full micro-batches per epoch (the last partial one is dropped, so every epoch has
+    /// the same length and a step maps to one (epoch, batch)).
+    pub fn batches_per_epoch(&self) -> u64 {
+        (self.items.len() / self.batch.min(self.items.len()).max(1)).max(1) as u64
+    }
+
+    /// Clips per micro-batch actually used (the dataset may be smaller than `batch`).
+    pub fn batch_len(&self) -> usize {
+        self.batch.min(self.items.len())
+    }
+
+    /// The epoch of micro-batch `m` and its clip indices.
+    pub fn batch_items(&self, m: u64) -> (u64, Vec<usize>) {
+        let per = self.batches_per_epoch();
+        let (epoch, b) = (m / per, (m % per) as usize);
+        let mut order: Vec<usize> = (0..self.items.len()).collect();
+        let mut rng = rng_for(self.seed, u64::MAX, epoch);
+        for i in (1..order.len()).rev() {
+            order.swap(i, below(&mut rng, i + 1));
+        }
+        let n = self.batch_len();
+        (epoch, order[b * n..(b + 1) * n].to_vec())
+    }
+
+    /// The generator of slot `slot` of micro-batch `m` (caption choice, crop, mix-up).
+    pub fn slot_rng(&self, m: u64, slot: usize) -> ChaCha8Rng {
+        rng_for(self.seed, m, slot as u64)
+    }
+
+    /// A caption of item `i` drawn with `rng` (`None` for audio-only clips).
+    pub fn pick_caption(&self, i: usize, rng: &mut ChaCha8Rng) -> Option<String> {
+        let caps = &self.items[i].captions;
+        (!caps.is_empty()).then(|| caps[below(rng, caps.len())].clone())
+    }
+
+    fn load_item(&self, i: usize) -> anyhow::Result<Vec<f32>> {
+        let it = &self.items[i];
+        let mut wave = load_clip(&it.audio, self.rate, it.start, it.end)?;
+        if wave.len() < self.min_samples {
+            wave.resize(self.min_samples, 0.0);
+        }
+        Ok(wave)
+    }
+
+    fn crop(&self, wave: Vec<f32>, rng: &mut ChaCha8Rng) -> Vec<f32> {
+        if wave.len() <= self.max_samples {
+            return wave;
+        }
+        let start = below(rng, wave.len() - self.max_samples + 1);
+        wave[start..start + self.max_samples].to_vec()
+    }
+
+    /// Decodes, crops and (maybe) mixes slot `slot` = item `i` of micro-batch `m`.
+    pub fn sample(&self, m: u64, slot: usize, i: usize) -> anyhow::Result<Sample> {
+        let mut rng = self.slot_rng(m, slot);
+        let caption = self.pick_caption(i, &mut rng);
+        let wave = self.crop(self.load_item(i)?, &mut rng);
+        if let Some(mix) = &self.mixup {
+            let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+            if u < mix.prob && self.items.len() > 1 {
+                let j = (i + 1 + below(&mut rng, self.items.len() - 1)) % self.items.len();
+                let other_caption = self.pick_caption(j, &mut rng);
+                let other = self.crop(self.load_item(j)?, &mut rng);
+                let (long, short) = if wave.len() >= other.len() {
+                    (&caption, &other_caption)
+                } else {
+                    (&other_caption, &caption)
+                };
+                let mixed_caption = match (long, short) {
+                    (Some(l), Some(s)) => mix.captioner.caption(l, s, &mut rng, None),
+                    _ => None,
+                };
+                if let Some(c) = mixed_caption {
+                    let (mixed, _) = random_mix(&wave, &other, mix.max_db, &mut rng);
+                    return Ok(Sample {
+                        item: i,
+                        wave: mixed,
+                        caption: Some(c),
+                        mixed: true,
+                    });
+                }
+            }
+        }
+        Ok(Sample {
+            item: i,
+            wave,
+            caption,
+            mixed: false,
+        })
+    }
+
+    /// Loads micro-batch `m` on `workers` threads, in slot order.
+    pub fn load(&self, m: u64) -> anyhow::Result<Vec<Sample>> {
+        let (_, idx) = self.batch_items(m);
+        let workers = self.workers.max(1).min(idx.len().max(1));
+        let chunk = idx.len().div_ceil(workers);
+        let results: Vec<anyhow::Result<Vec<Sample>>> = std::thread::scope(|s| {
+            let handles: Vec<_> = idx
+                .chunks(chunk.max(1))
+                .enumerate()
+                .map(|(c, part)| {
+                    s.spawn(move || {
+                        part.iter()
+                            .enumerate()
+                            .map(|(k, &i)| self.sample(m, c * chunk + k, i))
+                            .collect::<anyhow::Result<Vec<Sample>>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("a loader thread panicked")))
+                })
+                .collect()
+        });
+        let mut out = Vec::with_capacity(idx.len());
+        for r in results {
+            out.extend(r?);
+        }
+        Ok(out)
+    }
+
+    /// Decodes every item once, in order, on `workers` threads (feature caching); yields
+    /// `(index, result)` in index order.
+    pub fn load_all(&self, indices: Vec<usize>) -> Receiver<(usize, anyhow::Result<Vec<f32>>)> {
+        let (tx, rx) = bounded(self.workers.max(1) * 2);
+        let plan = self.clone();
+        std::thread::spawn(move || {
+            for part in indices.chunks(plan.workers.max(1) * 4) {
+                let loaded: Vec<(usize, anyhow::Result<Vec<f32>>)> = std::thread::scope(|s| {
+                    let hs: Vec<_> = part
+                        .iter()
+                        .map(|&i| {
+                            let plan = &plan;
+                            s.spawn(move || (i, plan.load_item(i)))
+                        })
+                        .collect();
+                    hs.into_iter()
+                        .map(|h| {
+                            h.join().unwrap_or_else(|_| {
+                                (usize::MAX, Err(anyhow::anyhow!("a loader thread panicked")))
+                            })
+                        })
+                        .collect()
+                });
+                for r in loaded {
+                    if tx.send(r).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        rx
+    }
+}
+
+/// Loads micro-batches `from..to` ahead of the trainer (at most `depth` waiting).
+pub fn prefetch(
+    plan: Arc<Plan>,
+    from: u64,
+    to: u64,
+    depth: usize,
+) -> Receiver<(u64, anyhow::Result<Vec<Sample>>)> {
+    let (tx, rx) = bounded(depth.max(1));
+    std::thread::spawn(move || {
+        for m in from..to {
+            let batch = plan.load(m);
+            if tx.send((m, batch)).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(n: usize, batch: usize) -> Plan {
+        Plan {
+            items: Arc::new(
+                (0..n)
+                    .map(|i| Item {
+                        audio: format!("{i}.wav").into(),
+                        captions: vec![format!("caption {i} a"), format!("caption {i} b")],
+                        start: None,
+                        end: None,
+                    })
+                    .collect(),
+            ),
+            seed: 7,
+            batch,
+            rate: 16_000,
+            max_samples: 160_000,
+            min_samples: 400,
+            mixup: None,
+            workers: 2,
+        }
+    }
+
+    #[test]
+    fn every_epoch_is_a_permutation_and_reproducible() {
+        let p = plan(10, 3);
+        assert_eq!(p.batches_per_epoch(), 3);
+        let mut seen = Vec::new();
+        for m in 0..3 {
+            let (epoch, idx) = p.batch_items(m);
+            assert_eq!(epoch, 0);
+            seen.extend(idx);
+        }
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 9);
+        assert_eq!(p.batch_items(4), plan(10, 3).batch_items(4));
+        assert_ne!(p.batch_items(0).1, p.batch_items(3).1, "epochs reshuffle");
+    }
+
+    #[test]
+    fn a_dataset_smaller_than_the_batch_is_one_batch_per_epoch() {
+        let p = plan(2, 8);
+        assert_eq!(p.batches_per_epoch(), 1);
+        assert_eq!(p.batch_items(5).1.len(), 2);
+    }
+}

@@ -1,0 +1,367 @@
+//! `soundscribe train` end to end on real components: the real aisfx CNN-8 (frozen, from
+//! the PyPI package), the real all-MiniLM-L6-v2 caption embeddings for InfoNCE, a BPE
+//! trained on the captions, a generated dataset of four sound classes (high beeps, low
+//! hums, hissing noise, clicking) with templated captions, validation with decoding and
+//! CIDEr-D, and the exported model captioning held-out clips through `soundscribe caption`.
+//! Then `kill -9` mid-run and `--resume` end with the same parameters as an uninterrupted
+//! run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const RATE: u32 = 44_100;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_soundscribe"))
+}
+
+/// A tiny deterministic generator (the test must not depend on the crate's RNG).
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> f32 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+}
+
+const CLASSES: [(&str, [&str; 3]); 4] = [
+    (
+        "beep",
+        [
+            "a high pitched beep sounds",
+            "a beep rings at a high pitch",
+            "a high tone beeps steadily",
+        ],
+    ),
+    (
+        "hum",
+        [
+            "a low hum drones",
+            "a deep hum continues",
+            "a low pitched hum fills the room",
+        ],
+    ),
+    (
+        "hiss",
+        [
+            "a loud hiss of noise",
+            "static noise hisses",
+            "a steady hiss of white noise",
+        ],
+    ),
+    (
+        "click",
+        [
+            "rhythmic clicking",
+            "a clock clicks regularly",
+            "steady clicks repeat",
+        ],
+    ),
+];
+
+fn signal(class: usize, seconds: f32, rng: &mut Lcg) -> Vec<f32> {
+    let n = (seconds * RATE as f32) as usize;
+    let amp = 0.2 + 0.2 * (rng.next() + 1.0);
+    let f0 = 1.0 + 0.1 * rng.next();
+    (0..n)
+        .map(|i| {
+            let t = i as f32 / RATE as f32;
+            let tau = 2.0 * std::f32::consts::PI * t;
+            amp * match class {
+                0 => (tau * 3000.0 * f0).sin(),
+                1 => 0.7 * (tau * 110.0 * f0).sin() + 0.3 * (tau * 220.0 * f0).sin(),
+                2 => rng.next(),
+                _ => {
+                    let phase = (t * 5.0 * f0).fract();
+                    if phase < 0.004 {
+                        1.0
+                    } else {
+                        0.02 * rng.next()
+                    }
+                }
+            }
+        })
+        .collect()
+}
+
+fn write_wav(path: &Path, samples: &[f32]) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: RATE,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for &s in samples {
+        w.write_sample((s.clamp(-1.0, 1.0) * 32767.0) as i16)
+            .unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+/// Writes `train.jsonl` (10 clips per class) and `val.jsonl` (3 per class).
+fn dataset(dir: &Path) {
+    let mut rng = Lcg(42);
+    for (split, per_class) in [("train", 10), ("val", 3)] {
+        let mut lines = String::new();
+        for (c, (name, caps)) in CLASSES.iter().enumerate() {
+            for k in 0..per_class {
+                let secs = 1.0 + (rng.next() + 1.0) * 0.5;
+                let file = format!("{split}-{name}-{k}.wav");
+                write_wav(&dir.join(&file), &signal(c, secs, &mut rng));
+                lines.push_str(&serde_json::json!({"audio": file, "captions": caps}).to_string());
+                lines.push('\n');
+            }
+        }
+        std::fs::write(dir.join(format!("{split}.jsonl")), lines).unwrap();
+    }
+}
+
+fn convert_aisfx(out: &Path) {
+    let ck = root().join("assets/aisfx/checkpoint.pth");
+    assert!(
+        ck.is_file(),
+        "{}: run `make setup` (scripts/fetch-aisfx.sh)",
+        ck.display()
+    );
+    let st = Command::new(bin())
+        .args(["convert", "aisfx", "--checkpoint"])
+        .arg(&ck)
+        .arg("--out")
+        .arg(out)
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+fn config(dir: &Path, max_steps: u64, every: u64) -> PathBuf {
+    let embedder = root().join("assets/text/all-MiniLM-L6-v2");
+    assert!(
+        embedder.is_dir(),
+        "{}: run `make setup` (scripts/fetch-text-embedders.sh)",
+        embedder.display()
+    );
+    let text = format!(
+        r#"seed = 3
+threads = 1
+
+[model]
+kind = "student"
+aisfx = "aisfx"
+freeze = ["encoder.cnn"]
+bpe_vocab_size = 300
+
+[model.student]
+d_model = 128
+layers = 2
+heads = 4
+ffn_dim = 256
+max_positions = 24
+embed_dim = 384
+max_window_s = 10.0
+
+[data]
+train = [{{ format = "jsonl", path = "data/train.jsonl" }}]
+val = [{{ format = "jsonl", path = "data/val.jsonl" }}]
+cache_dir = "cache"
+workers = 2
+
+[optim]
+lr = 1e-3
+batch_size = 8
+accumulation = 1
+warmup_steps = 20
+max_steps = {max_steps}
+weight_decay = 1e-3
+
+[loss]
+label_smoothing = 0.1
+infonce_weight = 0.5
+temperature = 0.5
+text_embedder = {embedder:?}
+
+[validate]
+every_steps = {every}
+metric = "cider_d"
+[validate.decoding]
+strategy = "greedy"
+max_length = 20
+
+[checkpoint]
+every_steps = 10
+keep_last = 3
+log_every = 10
+"#
+    );
+    let p = dir.join(format!("train-{max_steps}.toml"));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn train(cfg: &Path, run: &Path, extra: &[&str]) -> std::process::Output {
+    let out = Command::new(bin())
+        .args(["train", "--no-progress", "--config"])
+        .arg(cfg)
+        .arg("--run-dir")
+        .arg(run)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "train failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn val_records(run: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(run.join("log.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["kind"] == "val")
+        .collect()
+}
+
+#[test]
+fn a_tiny_student_learns_to_name_four_sound_classes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("data")).unwrap();
+    dataset(&d.join("data"));
+    convert_aisfx(&d.join("aisfx"));
+    let cfg = config(d, 300, 60);
+    let run = d.join("run");
+    train(&cfg, &run, &[]);
+
+    let vals = val_records(&run);
+    assert_eq!(vals.len(), 5, "validation every 60 updates");
+    let loss = |v: &serde_json::Value| v["metrics"]["loss"].as_f64().unwrap();
+    let first = loss(&vals[0]);
+    let last = loss(&vals[vals.len() - 1]);
+    eprintln!(
+        "validation loss {first:.3} → {last:.3}; CIDEr-D {} → {}",
+        vals[0]["metrics"]["cider_d"], vals[4]["metrics"]["cider_d"]
+    );
+    assert!(
+        last < 0.6 * first,
+        "validation loss must fall: {first} → {last}"
+    );
+    for f in ["model.json", "model.safetensors", "tokenizer.json"] {
+        assert!(run.join("final").join(f).is_file(), "final/{f}");
+        assert!(run.join("best").join(f).is_file(), "best/{f}");
+    }
+    let spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("final/model.json")).unwrap()).unwrap();
+    assert_eq!(spec["kind"], "student");
+
+    // The exported model, loaded by the engine, names each held-out clip's class.
+    let held_out: Vec<PathBuf> = CLASSES
+        .iter()
+        .map(|(n, _)| d.join(format!("data/val-{n}-0.wav")))
+        .collect();
+    let out = Command::new(bin())
+        .args(["caption", "--strategy", "greedy", "--model"])
+        .arg(run.join("best"))
+        .args(&held_out)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!lines.is_empty());
+    for (file, (name, _)) in held_out.iter().zip(CLASSES) {
+        let caps: Vec<&str> = lines
+            .iter()
+            .filter(|v| v["file"] == file.display().to_string())
+            .map(|v| v["text"].as_str().unwrap())
+            .collect();
+        eprintln!("{name}: {caps:?}");
+        assert!(!caps.is_empty(), "no caption for {}", file.display());
+        assert!(
+            caps.iter().all(|c| c.contains(name)),
+            "{}: {caps:?} should name {name}",
+            file.display()
+        );
+    }
+
+    // Curves render.
+    let st = Command::new(bin()).arg("plot").arg(&run).status().unwrap();
+    assert!(st.success());
+    assert!(std::fs::metadata(run.join("curves.png")).unwrap().len() > 1000);
+}
+
+#[test]
+fn kill_9_then_resume_ends_with_the_parameters_of_an_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("data")).unwrap();
+    dataset(&d.join("data"));
+    convert_aisfx(&d.join("aisfx"));
+    let cfg = config(d, 40, 1000);
+
+    let straight = d.join("straight");
+    train(&cfg, &straight, &[]);
+
+    // Killed with SIGKILL once its step-20 checkpoint exists (it keeps going until then).
+    let broken = d.join("broken");
+    let mut child = Command::new(bin())
+        .args(["train", "--no-progress", "--config"])
+        .arg(&cfg)
+        .arg("--run-dir")
+        .arg(&broken)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while !broken.join("checkpoints/step-00000020").is_dir() {
+        assert!(Instant::now() < deadline, "no checkpoint appeared");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    child.wait().unwrap();
+    assert!(!broken.join("final").exists(), "killed before the end");
+
+    // A plain restart refuses to overwrite; --resume continues.
+    let refused = Command::new(bin())
+        .args(["train", "--no-progress", "--config"])
+        .arg(&cfg)
+        .arg("--run-dir")
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--resume"));
+    train(&cfg, &broken, &["--resume"]);
+
+    let a = tch::Tensor::read_safetensors(straight.join("final/model.safetensors")).unwrap();
+    let b: std::collections::HashMap<String, tch::Tensor> =
+        tch::Tensor::read_safetensors(broken.join("final/model.safetensors"))
+            .unwrap()
+            .into_iter()
+            .collect();
+    assert_eq!(a.len(), b.len());
+    for (name, t) in &a {
+        assert!(t.equal(&b[name]), "{name} differs after kill + resume");
+    }
+}
