@@ -10,137 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const RATE: u32 = 44_100;
+mod train_common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_soundscribe"))
-}
-
-/// A tiny deterministic generator (the test must not depend on the crate's RNG).
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> f32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-    }
-}
-
-const CLASSES: [(&str, [&str; 3]); 4] = [
-    (
-        "beep",
-        [
-            "a high pitched beep sounds",
-            "a beep rings at a high pitch",
-            "a high tone beeps steadily",
-        ],
-    ),
-    (
-        "hum",
-        [
-            "a low hum drones",
-            "a deep hum continues",
-            "a low pitched hum fills the room",
-        ],
-    ),
-    (
-        "hiss",
-        [
-            "a loud hiss of noise",
-            "static noise hisses",
-            "a steady hiss of white noise",
-        ],
-    ),
-    (
-        "click",
-        [
-            "rhythmic clicking",
-            "a clock clicks regularly",
-            "steady clicks repeat",
-        ],
-    ),
-];
-
-fn signal(class: usize, seconds: f32, rng: &mut Lcg) -> Vec<f32> {
-    let n = (seconds * RATE as f32) as usize;
-    let amp = 0.2 + 0.2 * (rng.next() + 1.0);
-    let f0 = 1.0 + 0.1 * rng.next();
-    (0..n)
-        .map(|i| {
-            let t = i as f32 / RATE as f32;
-            let tau = 2.0 * std::f32::consts::PI * t;
-            amp * match class {
-                0 => (tau * 3000.0 * f0).sin(),
-                1 => 0.7 * (tau * 110.0 * f0).sin() + 0.3 * (tau * 220.0 * f0).sin(),
-                2 => rng.next(),
-                _ => {
-                    let phase = (t * 5.0 * f0).fract();
-                    if phase < 0.004 {
-                        1.0
-                    } else {
-                        0.02 * rng.next()
-                    }
-                }
-            }
-        })
-        .collect()
-}
-
-fn write_wav(path: &Path, samples: &[f32]) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: RATE,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for &s in samples {
-        w.write_sample((s.clamp(-1.0, 1.0) * 32767.0) as i16)
-            .unwrap();
-    }
-    w.finalize().unwrap();
-}
-
-/// Writes `train.jsonl` (10 clips per class) and `val.jsonl` (3 per class).
-fn dataset(dir: &Path) {
-    let mut rng = Lcg(42);
-    for (split, per_class) in [("train", 10), ("val", 3)] {
-        let mut lines = String::new();
-        for (c, (name, caps)) in CLASSES.iter().enumerate() {
-            for k in 0..per_class {
-                let secs = 1.0 + (rng.next() + 1.0) * 0.5;
-                let file = format!("{split}-{name}-{k}.wav");
-                write_wav(&dir.join(&file), &signal(c, secs, &mut rng));
-                lines.push_str(&serde_json::json!({"audio": file, "captions": caps}).to_string());
-                lines.push('\n');
-            }
-        }
-        std::fs::write(dir.join(format!("{split}.jsonl")), lines).unwrap();
-    }
-}
-
-fn convert_aisfx(out: &Path) {
-    let ck = root().join("assets/aisfx/checkpoint.pth");
-    assert!(
-        ck.is_file(),
-        "{}: run `make setup` (scripts/fetch-aisfx.sh)",
-        ck.display()
-    );
-    let st = Command::new(bin())
-        .args(["convert", "aisfx", "--checkpoint"])
-        .arg(&ck)
-        .arg("--out")
-        .arg(out)
-        .status()
-        .unwrap();
-    assert!(st.success());
-}
+use train_common::{bin, convert_aisfx, dataset, root, CLASSES};
 
 fn config(dir: &Path, max_steps: u64, every: u64) -> PathBuf {
     let embedder = root().join("assets/text/all-MiniLM-L6-v2");
@@ -244,13 +116,17 @@ fn a_tiny_student_learns_to_name_four_sound_classes() {
     train(&cfg, &run, &[]);
 
     let vals = val_records(&run);
-    assert_eq!(vals.len(), 5, "validation every 60 updates");
+    assert_eq!(
+        vals.len(),
+        6,
+        "validation before training, then every 60 updates"
+    );
     let loss = |v: &serde_json::Value| v["metrics"]["loss"].as_f64().unwrap();
     let first = loss(&vals[0]);
     let last = loss(&vals[vals.len() - 1]);
     eprintln!(
         "validation loss {first:.3} → {last:.3}; CIDEr-D {} → {}",
-        vals[0]["metrics"]["cider_d"], vals[4]["metrics"]["cider_d"]
+        vals[0]["metrics"]["cider_d"], vals[5]["metrics"]["cider_d"]
     );
     assert!(
         last < 0.6 * first,

@@ -324,6 +324,8 @@ pub struct ValidateSection {
     pub decoding: DecodingConfig,
     /// Validate on at most this many clips (0: all).
     pub max_clips: usize,
+    /// Also validate before the first update of a fresh run (the untrained baseline).
+    pub at_start: bool,
 }
 
 impl Default for ValidateSection {
@@ -338,6 +340,7 @@ impl Default for ValidateSection {
                 ..DecodingConfig::default()
             },
             max_clips: 0,
+            at_start: true,
         }
     }
 }

@@ -696,6 +696,22 @@ pub fn run(cfg: &TrainConfig, run_dir: &Path, opts: &RunOptions) -> anyhow::Resu
     let t_start = Instant::now();
     let mut clips_done = 0usize;
 
+    if step == 0 && cfg.validate.at_start {
+        if let Some(feats) = &val_features {
+            let v = validate(
+                &model,
+                &val_items,
+                feats,
+                cfg,
+                text.as_mut(),
+                distiller.as_ref(),
+                targets.as_ref(),
+                0,
+            )?;
+            log.val(&v)?;
+            validations.push(v);
+        }
+    }
     while step < end {
         let mut parts: BTreeMap<&'static str, f64> = BTreeMap::new();
         for k in 0..accum {
