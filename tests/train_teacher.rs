@@ -1,0 +1,125 @@
+//! `soundscribe train` on the seed-1 teacher: the golden fixture (converted from its
+//! release files) with a BPE tokenizer of its 512-token vocabulary trained on the captions
+//! (BART's special-token order), BEATs frozen as in the seed, Conformer + BART decoder
+//! trained with cross-entropy (the fixture's 64-d audio embedding matches no sentence
+//! embedder, so InfoNCE is off here; the student test covers it).
+
+use std::process::Command;
+
+mod common;
+mod train_common;
+
+use soundscribe::model::convert_teacher::convert_teacher;
+use soundscribe::model::student_tokenizer::train_bpe;
+use train_common::{bin, dataset, CLASSES};
+
+#[test]
+fn the_teacher_trains_with_beats_frozen_and_its_export_captions() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("data")).unwrap();
+    dataset(&d.join("data"));
+    let teacher = d.join("teacher");
+    convert_teacher(&common::sources(&common::fixture_dir()), &teacher).unwrap();
+    let captions = CLASSES.iter().flat_map(|(_, c)| c.iter().copied());
+    let tok = train_bpe(captions, 512, true).unwrap();
+    tok.save(teacher.join("tokenizer.json"), false).unwrap();
+
+    let cfg = d.join("teacher.toml");
+    std::fs::write(
+        &cfg,
+        r#"seed = 1
+threads = 1
+[model]
+kind = "teacher"
+init = "teacher"
+[data]
+train = [{ format = "jsonl", path = "data/train.jsonl" }]
+val = [{ format = "jsonl", path = "data/val.jsonl" }]
+encoder_cache = false
+[optim]
+lr = 1e-3
+batch_size = 4
+accumulation = 2
+warmup_steps = 5
+max_steps = 60
+[loss]
+infonce_weight = 0.0
+[validate]
+every_steps = 30
+metric = "loss"
+[validate.decoding]
+strategy = "greedy"
+max_length = 20
+[checkpoint]
+every_steps = 30
+log_every = 10
+"#,
+    )
+    .unwrap();
+    let run = d.join("run");
+    let out = Command::new(bin())
+        .args(["train", "--no-progress", "--config"])
+        .arg(&cfg)
+        .arg("--run-dir")
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let vals: Vec<f64> = std::fs::read_to_string(run.join("log.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["kind"] == "val")
+        .map(|v| v["metrics"]["loss"].as_f64().unwrap())
+        .collect();
+    eprintln!("teacher validation loss (steps 0, 30, 60): {vals:.3?}");
+    assert!(
+        vals[2] < 0.6 * vals[0],
+        "validation loss must fall: {vals:?}"
+    );
+
+    // BEATs (`encoder.*`) is untouched; the Conformer moved.
+    let before: std::collections::HashMap<String, tch::Tensor> =
+        tch::Tensor::read_safetensors(teacher.join("model.safetensors"))
+            .unwrap()
+            .into_iter()
+            .collect();
+    let after = tch::Tensor::read_safetensors(run.join("final/model.safetensors")).unwrap();
+    let mut moved = 0;
+    for (name, t) in &after {
+        if name.starts_with("encoder.") {
+            assert!(
+                t.equal(&before[name]),
+                "{name} changed: BEATs must stay frozen"
+            );
+        } else if !t.equal(&before[name]) {
+            moved += 1;
+        }
+    }
+    assert!(moved > 10, "only {moved} tensors were trained");
+
+    let out = Command::new(bin())
+        .args(["caption", "--strategy", "greedy", "--model"])
+        .arg(run.join("final"))
+        .arg(d.join("data/val-hum-0.wav"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    let text = line["text"].as_str().unwrap();
+    eprintln!("trained teacher on a held-out hum: {text:?}");
+    assert!(
+        !text.starts_with("<ids"),
+        "the exported teacher carries its tokenizer"
+    );
+}
