@@ -16,9 +16,14 @@ use crate::publish::schema::encode_caption;
 /// Arguments of `soundscribe caption`.
 #[derive(Debug, clap::Args)]
 pub struct CaptionArgs {
-    /// Model directory (`model.json` + `model.safetensors`).
+    /// Model directory (`model.json` + `model.safetensors`); default: the embedded
+    /// default model (`$SOUNDSCRIBE_MODEL`, else `models/default`).
     #[arg(long)]
-    model: PathBuf,
+    model: Option<PathBuf>,
+    /// Output: one JSON line per window (the published schema plus `file`), or text lines
+    /// `file [start–end s] caption`.
+    #[arg(long, value_enum, default_value = "json")]
+    format: Format,
     /// Audio files (WAV, FLAC, OGG, MP3).
     #[arg(required = true)]
     files: Vec<PathBuf>,
@@ -34,6 +39,13 @@ pub struct CaptionArgs {
     /// Decoding strategy (default: the config's).
     #[arg(long, value_enum)]
     strategy: Option<Strategy>,
+}
+
+/// `--format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Json,
+    Text,
 }
 
 /// `--strategy` values.
@@ -80,9 +92,15 @@ pub(super) fn run(args: &CaptionArgs) -> anyhow::Result<ExitCode> {
     if let Some(first) = issues.first() {
         anyhow::bail!("{}: {}", first.field, first.message);
     }
+    let model = match &args.model {
+        Some(m) => m.clone(),
+        None => crate::engine::default_model_dir().ok_or_else(|| {
+            anyhow::anyhow!("no --model given and no default model found (SOUNDSCRIBE_MODEL or models/default)")
+        })?,
+    };
     let device = crate::engine::device::select(&config.model)?;
     let captioner = Captioner::load(
-        &args.model,
+        &model,
         device,
         &config.decoding,
         config.decoding.rerank.embedder.as_deref(),
@@ -113,6 +131,18 @@ pub(super) fn run(args: &CaptionArgs) -> anyhow::Result<ExitCode> {
     let mut write_error = None;
     let summary = engine.run(&mut receivers, &mut |caption| {
         if write_error.is_some() {
+            return;
+        }
+        if args.format == Format::Text {
+            let file = names.get(&caption.source).cloned().unwrap_or_default();
+            let r = writeln!(
+                out,
+                "{file} [{:7.2}–{:7.2} s] {}",
+                caption.window.start_s, caption.window.end_s, caption.text
+            );
+            if let Err(e) = r {
+                write_error = Some(e);
+            }
             return;
         }
         let line = encode_caption(&caption).map(|e| e.payload);

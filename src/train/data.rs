@@ -32,7 +32,7 @@ pub struct Dataset {
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     /// The index file is unreadable or malformed at a line.
-    #[error("{path}:{line}: {message}")]
+    #[error("{}{}: {message}", path.display(), if *line > 0 { format!(":{line}") } else { String::new() })]
     Index {
         /// The index file.
         path: PathBuf,
