@@ -95,7 +95,9 @@ pub(super) fn run(args: &CaptionArgs) -> anyhow::Result<ExitCode> {
     let model = match &args.model {
         Some(m) => m.clone(),
         None => crate::engine::default_model_dir().ok_or_else(|| {
-            anyhow::anyhow!("no --model given and no default model found (SOUNDSCRIBE_MODEL or models/default)")
+            anyhow::anyhow!(
+                "no --model given and no default model found (SOUNDSCRIBE_MODEL or models/default)"
+            )
         })?,
     };
     let device = crate::engine::device::select(&config.model)?;

@@ -2,6 +2,7 @@
 //! code. No pipeline logic lives here.
 
 mod audio_cmd;
+mod baseline;
 mod caption;
 mod config_cmd;
 mod convert;
@@ -64,6 +65,8 @@ pub enum Command {
     Distill(train::DistillArgs),
     /// Draw a run's loss and validation curves to a PNG.
     Plot(train::PlotArgs),
+    /// Nearest-neighbour retrieval baseline (aisfx embeddings) for a test manifest.
+    Baseline(baseline::BaselineArgs),
 }
 
 /// Runs the command line in `std::env::args` and returns the process exit code.
@@ -83,6 +86,7 @@ pub fn main() -> ExitCode {
         Command::Train(a) => train::train(&a),
         Command::Distill(a) => train::distill(&a),
         Command::Plot(a) => train::plot(&a),
+        Command::Baseline(a) => baseline::run(&a),
     };
     match result {
         Ok(code) => code,

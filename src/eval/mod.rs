@@ -15,6 +15,7 @@ pub mod meteor;
 mod ngram;
 pub mod ptb;
 pub mod report;
+pub mod retrieval;
 pub mod rouge;
 pub mod run;
 pub mod spice;

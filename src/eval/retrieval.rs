@@ -1,0 +1,89 @@
+//! The retrieval baseline of the default model's evaluation: each test clip gets the first
+//! caption of its nearest training clip by cosine of the aisfx embedding (the package's
+//! own: `conv_block4` averaged over frequency, maximum over the clip's valid steps).
+//! A captioner that does not beat it has learnt nothing beyond nearest-neighbour lookup.
+
+use std::path::Path;
+
+use tch::{nn, Device, Kind, Tensor};
+
+use crate::features::aisfx_mel::{blocks, AisfxMel, BLOCK_FRAMES, SAMPLE_RATE};
+use crate::model::aisfx::AisfxCnn;
+use crate::model::convert_aisfx::load_aisfx;
+use crate::model::text::l2_normalize;
+use crate::train::clip::load_clip;
+use crate::train::data::Item;
+
+/// The aisfx front end and CNN, for clip embeddings.
+pub struct AisfxEmbedder {
+    mel: AisfxMel,
+    cnn: AisfxCnn,
+    _vs: nn::VarStore,
+}
+
+impl AisfxEmbedder {
+    /// Loads a converted aisfx directory (`soundscribe convert aisfx`).
+    pub fn load(dir: &Path) -> anyhow::Result<Self> {
+        let mut vs = nn::VarStore::new(Device::Cpu);
+        let cnn = load_aisfx(dir, &mut vs)?;
+        vs.freeze();
+        Ok(AisfxEmbedder {
+            mel: AisfxMel::new(Device::Cpu),
+            cnn,
+            _vs: vs,
+        })
+    }
+
+    /// The L2-normalised 512-d embedding of a clip (mono, 44.1 kHz).
+    pub fn embed(&self, wave: &[f32]) -> anyhow::Result<Tensor> {
+        let _g = tch::no_grad_guard();
+        let mel = self
+            .mel
+            .forward(&Tensor::from_slice(wave).view([1, wave.len() as i64]));
+        let frames = mel.size()[1];
+        let (x, k) = blocks(&mel, BLOCK_FRAMES, BLOCK_FRAMES, false);
+        let memory = self.cnn.memory(&x)?; // (K, 512, steps)
+        let steps = memory.size()[2];
+        let seq = memory
+            .permute([1, 0, 2])
+            .reshape([memory.size()[1], k * steps]);
+        let valid = ((frames + 7) / 8).clamp(1, k * steps);
+        let pooled = seq.narrow(1, 0, valid).amax([1].as_slice(), false);
+        Ok(l2_normalize(&pooled.to_kind(Kind::Float).unsqueeze(0)).squeeze_dim(0))
+    }
+
+    /// Embeddings of every item's audio, (N, 512).
+    pub fn embed_items(&self, items: &[Item]) -> anyhow::Result<Tensor> {
+        let rows = items
+            .iter()
+            .map(|it| {
+                let wave = load_clip(&it.audio, SAMPLE_RATE as u32, it.start, it.end)?;
+                self.embed(&wave)
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Tensor::stack(&rows, 0))
+    }
+}
+
+/// For each test clip, the index of its nearest training clip by cosine.
+pub fn nearest(train: &Tensor, test: &Tensor) -> Vec<usize> {
+    let sims = test.matmul(&train.tr());
+    let idx = sims.argmax(1, false);
+    Vec::<i64>::try_from(idx)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| i as usize)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_picks_the_most_similar_row() {
+        let train = Tensor::from_slice(&[1.0f32, 0.0, 0.0, 1.0, 0.7071, 0.7071]).view([3, 2]);
+        let test = Tensor::from_slice(&[0.0f32, 1.0, 0.8, 0.6, 1.0, 0.0]).view([3, 2]);
+        assert_eq!(nearest(&train, &test), vec![1, 2, 0]);
+    }
+}

@@ -1,0 +1,77 @@
+//! `soundscribe baseline` (aisfx nearest-neighbour retrieval) on the generated four-class
+//! dataset, scored by `soundscribe eval` from the references it writes.
+
+use std::process::Command;
+
+mod train_common;
+
+use train_common::{bin, convert_aisfx, dataset};
+
+#[test]
+fn the_retrieval_baseline_finds_same_class_neighbours_and_scores_with_eval() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("data")).unwrap();
+    dataset(&d.join("data"));
+    convert_aisfx(&d.join("aisfx"));
+    let out = Command::new(bin())
+        .args(["baseline", "--aisfx"])
+        .arg(d.join("aisfx"))
+        .arg("--train")
+        .arg(d.join("data/train.jsonl"))
+        .arg("--test")
+        .arg(d.join("data/val.jsonl"))
+        .arg("--refs-out")
+        .arg(d.join("refs.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(d.join("hyps.jsonl"), &out.stdout).unwrap();
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 12);
+    let right = lines
+        .iter()
+        .filter(|v| {
+            let file = v["file"].as_str().unwrap();
+            let class = file
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .split('-')
+                .nth(1)
+                .unwrap()
+                .to_owned();
+            train_common::CLASSES
+                .iter()
+                .find(|(n, _)| *n == class)
+                .unwrap()
+                .1
+                .contains(&v["text"].as_str().unwrap())
+        })
+        .count();
+    eprintln!("baseline: {right}/12 held-out clips get a caption of their class");
+    assert!(right >= 10, "{right}/12");
+    let eval = Command::new(bin())
+        .args(["eval", "--no-java", "--json", "-", "--refs"])
+        .arg(d.join("refs.json"))
+        .arg("--hyps")
+        .arg(d.join("hyps.jsonl"))
+        .output()
+        .unwrap();
+    assert!(
+        eval.status.success(),
+        "{}",
+        String::from_utf8_lossy(&eval.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
+    let cider = report["metrics"]["cider_d"]["corpus"].as_f64().unwrap();
+    eprintln!("baseline CIDEr-D {cider:.3}");
+    assert!(cider > 1.0, "{cider}");
+}
