@@ -82,7 +82,7 @@ mod tests {
 
     #[test]
     fn nearest_picks_the_most_similar_row() {
-        let train = Tensor::from_slice(&[1.0f32, 0.0, 0.0, 1.0, 0.7071, 0.7071]).view([3, 2]);
+        let train = Tensor::from_slice(&[1.0f32, 0.0, 0.0, 1.0, 0.6, 0.8]).view([3, 2]);
         let test = Tensor::from_slice(&[0.0f32, 1.0, 0.8, 0.6, 1.0, 0.0]).view([3, 2]);
         assert_eq!(nearest(&train, &test), vec![1, 2, 0]);
     }
