@@ -59,7 +59,7 @@ pub struct Plan {
 }
 
 /// One training sample.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
     /// Index of the (first) clip in the plan's items.
     pub item: usize,
@@ -290,6 +290,66 @@ mod tests {
         assert_eq!(seen.len(), 9);
         assert_eq!(p.batch_items(4), plan(10, 3).batch_items(4));
         assert_ne!(p.batch_items(0).1, p.batch_items(3).1, "epochs reshuffle");
+    }
+
+    fn write_tone(path: &std::path::Path, seconds: f32, freq: f32, amp: f32) {
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 16_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(path, spec).unwrap();
+        for i in 0..(seconds * 16_000.0) as usize {
+            let s = amp * (2.0 * std::f32::consts::PI * freq * i as f32 / 16_000.0).sin();
+            w.write_sample((s * 32767.0) as i16).unwrap();
+        }
+        w.finalize().unwrap();
+    }
+
+    #[test]
+    fn mixup_adds_a_second_clip_within_5_db_and_says_so_in_the_caption() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.wav");
+        let b = dir.path().join("b.wav");
+        write_tone(&a, 2.0, 440.0, 0.5);
+        write_tone(&b, 0.5, 1000.0, 0.05);
+        let mut p = plan(2, 2);
+        p.items = Arc::new(vec![
+            Item {
+                audio: a,
+                captions: vec!["a bell rings".into()],
+                start: None,
+                end: None,
+            },
+            Item {
+                audio: b,
+                captions: vec!["a bird chirps".into()],
+                start: None,
+                end: None,
+            },
+        ]);
+        p.mixup = Some(Mixup {
+            prob: 1.0,
+            max_db: 5.0,
+            captioner: Arc::new(MixCaptioner::default()),
+        });
+        let batch = p.load(0).unwrap();
+        assert_eq!(batch, p.load(0).unwrap(), "reproducible");
+        for s in &batch {
+            assert!(s.mixed);
+            assert_eq!(s.wave.len(), 32_000, "the mix has the longer clip's length");
+            let c = s.caption.as_deref().unwrap();
+            assert!(c.contains("bell") && c.contains("bird"), "{c}");
+        }
+        // The short clip's energy relative to the long one's is within ±5 dB.
+        let long = load_clip(&p.items[0].audio, 16_000, None, None).unwrap();
+        let mixed = &batch[0].wave;
+        let added: Vec<f32> = mixed.iter().zip(&long).map(|(m, l)| m - l).collect();
+        let e = |x: &[f32]| x.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / x.len() as f64;
+        let nz: Vec<f32> = added.iter().copied().filter(|v| v.abs() > 1e-4).collect();
+        let ratio_db = 10.0 * (e(&long) / e(&nz)).log10();
+        assert!(ratio_db.abs() <= 5.0 + 0.2, "{ratio_db} dB");
     }
 
     #[test]
