@@ -5,6 +5,7 @@ mod audio_cmd;
 mod caption;
 mod config_cmd;
 mod convert;
+mod data;
 mod dump;
 mod eval;
 mod listen;
@@ -57,6 +58,9 @@ pub enum Command {
     /// Audio front end: list capture devices, run sources and print their windows.
     #[command(subcommand)]
     Audio(audio_cmd::AudioCommand),
+    /// Build the offline training set from sound packages.
+    #[command(subcommand)]
+    Data(data::DataCommand),
 }
 
 /// Runs the command line in `std::env::args` and returns the process exit code.
@@ -73,6 +77,7 @@ pub fn main() -> ExitCode {
         Command::Audio(c) => audio_cmd::run(&c),
         Command::Serve(a) => serve::run(&a),
         Command::Caption(a) => caption::run(&a),
+        Command::Data(c) => data::run(&c),
     };
     match result {
         Ok(code) => code,
