@@ -9,6 +9,7 @@
 pub mod audio;
 pub mod cli;
 pub mod config;
+pub mod data;
 pub mod decode;
 pub mod engine;
 pub mod eval;

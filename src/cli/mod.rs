@@ -6,6 +6,7 @@ mod baseline;
 mod caption;
 mod config_cmd;
 mod convert;
+mod data;
 mod dump;
 mod eval;
 mod listen;
@@ -67,6 +68,9 @@ pub enum Command {
     Plot(train::PlotArgs),
     /// Nearest-neighbour retrieval baseline (aisfx embeddings) for a test manifest.
     Baseline(baseline::BaselineArgs),
+    /// Build the offline training set from sound packages.
+    #[command(subcommand)]
+    Data(data::DataCommand),
 }
 
 /// Runs the command line in `std::env::args` and returns the process exit code.
@@ -87,6 +91,7 @@ pub fn main() -> ExitCode {
         Command::Distill(a) => train::distill(&a),
         Command::Plot(a) => train::plot(&a),
         Command::Baseline(a) => baseline::run(&a),
+        Command::Data(c) => data::run(&c),
     };
     match result {
         Ok(code) => code,
