@@ -8,6 +8,7 @@ mod convert;
 mod dump;
 mod eval;
 mod listen;
+mod reload;
 mod serve;
 mod version;
 
