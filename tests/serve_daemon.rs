@@ -347,9 +347,26 @@ fn sighup_with_a_bad_config_is_rejected_and_the_old_one_keeps_publishing() {
     let before = sub.seqs("clip").len();
     sub.wait_for("clip", before + 2, WAIT);
 
+    // A valid file whose new source cannot be opened: rejected before anything changes.
+    let missing = s.path("missing.wav");
+    s.write_config(&[("clip", &clip), ("gone", &missing)], &endpoint, "");
+    daemon.signal("-HUP");
+    let rejected = daemon.wait_event(
+        "Reload rejected; the running configuration stays.",
+        3,
+        Duration::from_secs(20),
+    );
+    let error = rejected["error"].as_str().unwrap();
+    assert!(error.contains("\"gone\""), "{error}");
+    assert!(error.contains("missing.wav"), "{error}");
+    let before = sub.seqs("clip").len();
+    sub.wait_for("clip", before + 2, WAIT);
+    assert!(daemon.events("Reloaded.").is_empty());
+
     let (status, logs) = daemon.stop();
     assert!(status.success(), "{logs:#?}");
     assert_contiguous("clip", &sub.seqs("clip"));
+    assert!(sub.seqs("other").is_empty() && sub.seqs("gone").is_empty());
 }
 
 #[test]
@@ -411,13 +428,23 @@ fn sighup_adds_and_removes_sources_while_the_model_stays_loaded() {
     assert_contiguous("clip", &sub.seqs("clip"));
     assert_contiguous("second", &sub.seqs("second"));
 
-    // A model section change is reported, not applied.
+    // A source whose settings change restarts with them; its numbers go on.
+    let third = s.wav("third", 120.0, 660.0);
+    s.write_config(&[("second", &third)], &endpoint, "");
+    daemon.signal("-HUP");
+    let reloaded = daemon.wait_event("Reloaded.", 3, Duration::from_secs(20));
+    assert_eq!(reloaded["restarted"].as_u64(), Some(1), "{reloaded}");
+    let n = sub.seqs("second").len();
+    sub.wait_for("second", n + 3, WAIT);
+    assert_contiguous("second", &sub.seqs("second"));
+
+    // A decoding change is reported, not applied.
     let text = std::fs::read_to_string(&config)
         .unwrap()
         .replace("max_length = 6", "max_length = 7");
     std::fs::write(&config, text).unwrap();
     daemon.signal("-HUP");
-    let reloaded = daemon.wait_event("Reloaded.", 3, Duration::from_secs(20));
+    let reloaded = daemon.wait_event("Reloaded.", 4, Duration::from_secs(20));
     assert_eq!(reloaded["needs_restart"], "[\"decoding\"]", "{reloaded}");
     let warned = daemon.wait_event(
         "Setting changed; needs restart, not applied.",
@@ -445,6 +472,8 @@ fn sighup_adds_and_removes_sources_while_the_model_stays_loaded() {
     assert_eq!(
         flat,
         [
+            "READY=1",
+            "RELOADING=1",
             "READY=1",
             "RELOADING=1",
             "READY=1",
