@@ -111,6 +111,19 @@ pub(super) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(&args.config).map_err(|e| anyhow::anyhow!("{e}"))?;
     check_for_serve(&args.config, &config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let model_dir = config.model.dir.clone().unwrap_or_default();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("publish")
+        .build()
+        .context("cannot start the async runtime")?;
+    // SIGHUP's default action kills the process: take it over before the (slow) model
+    // load. A reload asked for meanwhile runs once the daemon is up.
+    let mut hup = {
+        let _rt = runtime.enter();
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("cannot install the SIGHUP handler")?
+    };
     let device = crate::engine::device::select(&config.model)?;
     let captioner = Captioner::load(
         &model_dir,
@@ -120,12 +133,6 @@ pub(super) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     )?;
     info!(message = "Model loaded.", model = captioner.id(), device = ?device);
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .thread_name("publish")
-        .build()
-        .context("cannot start the async runtime")?;
     let status = Arc::new(StatusBoard::new());
     for s in &config.sources {
         status.register(s.id());
@@ -145,17 +152,15 @@ pub(super) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         .map(|s| (s.id.to_string(), s.stats.clone()))
         .collect();
     let front = Arc::new(Mutex::new(Some(front)));
-    // Handlers are installed before READY=1, so an early SIGHUP cannot kill the daemon.
     let signals = {
         use tokio::signal::unix::{signal, SignalKind};
         let _rt = runtime.enter();
         (
             signal(SignalKind::terminate()),
             signal(SignalKind::interrupt()),
-            signal(SignalKind::hangup()),
         )
     };
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = signals else {
+    let (Ok(mut term), Ok(mut int)) = signals else {
         anyhow::bail!("cannot install signal handlers");
     };
     let mut reloader = Reloader {
