@@ -28,10 +28,11 @@ use std::time::{Duration, SystemTime};
 
 pub use pipeline::Pipeline;
 pub use queue::{
-    QueuePolicy, RecvOutcome, SourceStats, StatsSnapshot, WindowReceivers, WindowSender,
+    QueuePolicy, RecvOutcome, SourceAdder, SourceStats, StatsSnapshot, WindowReceivers,
+    WindowSender,
 };
 pub use resample::MonoResampler;
-pub use source::{FrontEnd, SourceHandle};
+pub use source::{FrontEnd, PreparedSource, SourceHandle};
 pub use window::{WindowSpec, Windower};
 
 /// Input sample rates the front end accepts (as `sources[].sample_rate` does for PCM):

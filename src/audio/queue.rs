@@ -195,10 +195,56 @@ pub enum RecvOutcome {
     Closed,
 }
 
+/// A new source's queue on its way to the engine (see [`SourceAdder`]).
+type NewQueue = (SourceId, Receiver<Window>);
+
 /// The engine's end of every source's queue.
 pub struct WindowReceivers {
     rxs: Vec<(SourceId, Receiver<Window>)>,
     alive: Arc<()>,
+    added_tx: Sender<NewQueue>,
+    added: Receiver<NewQueue>,
+}
+
+/// Adds source queues to a [`WindowReceivers`] that another thread owns and is reading
+/// (the daemon's reload); the engine picks a new queue up on its next receive.
+#[derive(Clone)]
+pub struct SourceAdder {
+    tx: Sender<NewQueue>,
+    consumer: Weak<()>,
+}
+
+impl SourceAdder {
+    /// Adds a queue for `source` and returns its sending end. Windows sent after the
+    /// engine has gone fail with [`AudioError::Closed`], as for any queue.
+    pub fn add_source(
+        &self,
+        source: SourceId,
+        policy: QueuePolicy,
+        stats: Arc<SourceStats>,
+    ) -> WindowSender {
+        let (sender, rx) = queue(policy, stats, self.consumer.clone());
+        // The engine gone means the sender's consumer is gone too: sends fail, as they should.
+        let _ = self.tx.send((source, rx));
+        sender
+    }
+}
+
+/// A bounded queue for one source: its sending end and the engine's receiving end.
+fn queue(
+    policy: QueuePolicy,
+    stats: Arc<SourceStats>,
+    consumer: Weak<()>,
+) -> (WindowSender, Receiver<Window>) {
+    let (tx, rx) = crossbeam_channel::bounded(policy.capacity.max(1));
+    let sender = WindowSender {
+        tx,
+        evict: rx.clone(),
+        policy,
+        consumer,
+        stats,
+    };
+    (sender, rx)
 }
 
 impl Default for WindowReceivers {
@@ -210,9 +256,20 @@ impl Default for WindowReceivers {
 impl WindowReceivers {
     /// No sources yet.
     pub fn new() -> Self {
+        let (added_tx, added) = crossbeam_channel::unbounded();
         WindowReceivers {
             rxs: Vec::new(),
             alive: Arc::new(()),
+            added_tx,
+            added,
+        }
+    }
+
+    /// A handle that adds sources to these receivers from another thread.
+    pub fn adder(&self) -> SourceAdder {
+        SourceAdder {
+            tx: self.added_tx.clone(),
+            consumer: Arc::downgrade(&self.alive),
         }
     }
 
@@ -223,20 +280,18 @@ impl WindowReceivers {
         policy: QueuePolicy,
         stats: Arc<SourceStats>,
     ) -> WindowSender {
-        let (tx, rx) = crossbeam_channel::bounded(policy.capacity.max(1));
-        self.rxs.push((source, rx.clone()));
-        WindowSender {
-            tx,
-            evict: rx,
-            policy,
-            consumer: Arc::downgrade(&self.alive),
-            stats,
-        }
+        let (sender, rx) = queue(policy, stats, Arc::downgrade(&self.alive));
+        self.rxs.push((source, rx));
+        sender
     }
 
-    /// The next window from any source, waiting until `deadline` at most.
+    /// The next window from any source, waiting until `deadline` at most. Queues added
+    /// through a [`SourceAdder`] join before the check for "every source has finished".
     pub fn recv_deadline(&mut self, deadline: Instant) -> Result<Window, RecvOutcome> {
         loop {
+            while let Ok(new) = self.added.try_recv() {
+                self.rxs.push(new);
+            }
             if self.rxs.is_empty() {
                 return Err(RecvOutcome::Closed);
             }
@@ -244,10 +299,18 @@ impl WindowReceivers {
             for (_, rx) in &self.rxs {
                 sel.recv(rx);
             }
+            // Wakes the wait when a source is added (taken at the top of the loop).
+            let added = sel.recv(&self.added);
             let Ok(op) = sel.select_deadline(deadline) else {
                 return Err(RecvOutcome::Timeout);
             };
             let i = op.index();
+            if i == added {
+                if let Ok(new) = op.recv(&self.added) {
+                    self.rxs.push(new);
+                }
+                continue;
+            }
             match op.recv(&self.rxs[i].1) {
                 Ok(w) => return Ok(w),
                 // That source finished and its queue is drained.
@@ -354,6 +417,35 @@ mod tests {
         drop(tx);
         assert!(rx.recv().is_none());
         assert_eq!(stats.snapshot().samples_gated, 10);
+    }
+
+    #[test]
+    fn a_source_added_from_another_thread_wakes_the_receiver() {
+        let stats = Arc::new(SourceStats::default());
+        let mut rx = WindowReceivers::new();
+        let first = rx.add_source(
+            "s".into(),
+            QueuePolicy::live(2, Overflow::DropOldest),
+            stats.clone(),
+        );
+        let adder = rx.adder();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            let tx = adder.add_source(
+                "t".into(),
+                QueuePolicy::live(2, Overflow::DropOldest),
+                stats,
+            );
+            // The first source ends after the second has joined: no "every source ended".
+            drop(first);
+            tx.send(window(7, false)).unwrap();
+        });
+        let w = rx
+            .recv_deadline(Instant::now() + Duration::from_secs(10))
+            .unwrap();
+        assert_eq!(w.seq, 7, "the window sent on the added queue");
+        t.join().unwrap();
+        assert!(rx.recv().is_none());
     }
 
     #[test]

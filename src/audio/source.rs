@@ -17,7 +17,7 @@ use super::pcm::PcmReader;
 use super::queue::{QueuePolicy, SourceStats, WindowReceivers, WindowSender};
 use super::window::WindowSpec;
 use super::{AudioError, FrameRead, Pipeline, SourceId};
-use crate::config::{Config, DeviceSource, SourceConfig};
+use crate::config::{Config, DeviceSource, SourceConfig, WindowingConfig};
 
 /// A device that delivers nothing for this long is treated as lost and reopened.
 pub const STALL: Duration = Duration::from_secs(2);
@@ -32,6 +32,8 @@ pub struct SourceHandle {
     pub id: SourceId,
     /// Its live counters.
     pub stats: Arc<SourceStats>,
+    /// Stops this source alone (the front end's flag stops every source).
+    own_stop: Arc<AtomicBool>,
     thread: JoinHandle<Result<(), AudioError>>,
 }
 
@@ -39,6 +41,11 @@ impl SourceHandle {
     /// Whether the thread has ended.
     pub fn is_finished(&self) -> bool {
         self.thread.is_finished()
+    }
+
+    /// Asks this source alone to finish its last window and stop.
+    pub fn stop(&self) {
+        self.own_stop.store(true, Relaxed);
     }
 
     /// Waits for the thread; its error if it stopped on one.
@@ -49,10 +56,34 @@ impl SourceHandle {
     }
 }
 
+/// A source's thread body, waiting for its queue.
+type Job = Box<dyn FnOnce(WindowSender) -> Result<(), AudioError> + Send>;
+
+/// A source whose input is open and whose settings are checked, not yet running.
+pub struct PreparedSource {
+    id: SourceId,
+    stats: Arc<SourceStats>,
+    own_stop: Arc<AtomicBool>,
+    policy: QueuePolicy,
+    job: Job,
+}
+
+impl PreparedSource {
+    /// The source's id.
+    pub fn id(&self) -> &SourceId {
+        &self.id
+    }
+}
+
 /// Every source of a config, running.
 pub struct FrontEnd {
     sources: Vec<SourceHandle>,
+    /// Sources stopped while the rest run on (removed by a reload); joined at the end.
+    retired: Vec<SourceHandle>,
     stop: Arc<AtomicBool>,
+    windowing: WindowingConfig,
+    model_rate: u32,
+    forward_gated: bool,
 }
 
 impl FrontEnd {
@@ -67,56 +98,116 @@ impl FrontEnd {
         model_rate: u32,
         forward_gated: bool,
     ) -> Result<(FrontEnd, WindowReceivers), AudioError> {
-        let stop = Arc::new(AtomicBool::new(false));
+        let mut front = FrontEnd {
+            sources: Vec::new(),
+            retired: Vec::new(),
+            stop: Arc::new(AtomicBool::new(false)),
+            windowing: config.windowing.clone(),
+            model_rate,
+            forward_gated,
+        };
         let mut receivers = WindowReceivers::new();
-        let mut sources = Vec::new();
-        for src in &config.sources {
-            let id: SourceId = src.id().into();
-            let (window_s, hop_s) = src.window(&config.windowing);
-            let spec = WindowSpec::new(
-                model_rate,
-                window_s,
-                hop_s,
-                config.windowing.silence_gate_dbfs,
-            )?;
-            let stats = Arc::new(SourceStats::default());
-            // Offline files have no deadline: they wait for the engine instead of dropping.
-            let offline = matches!(src, SourceConfig::File(f) if !f.realtime);
-            let policy = QueuePolicy {
-                capacity: config.windowing.queue_windows,
-                overflow: config.windowing.overflow,
-                wait_when_full: offline,
-                forward_gated,
-            };
-            let sender = receivers.add_source(id.clone(), policy, stats.clone());
-            let ctx = Ctx {
-                id: id.clone(),
-                spec,
-                stop: stop.clone(),
-                stats: stats.clone(),
-            };
-            let job: Box<dyn FnOnce() -> Result<(), AudioError> + Send> = match src {
-                SourceConfig::File(f) => {
-                    let reader = FileReader::open(&f.path)?;
-                    let realtime = f.realtime;
-                    Box::new(move || run_reader(&ctx, reader, sender, realtime))
-                }
-                SourceConfig::Pcm(p) => {
-                    let p = p.clone();
-                    Box::new(move || run_reader(&ctx, PcmReader::open(&p)?, sender, false))
-                }
-                SourceConfig::Device(d) => {
-                    let d = d.clone();
-                    Box::new(move || run_device(&ctx, &d, sender))
-                }
-            };
-            let thread = std::thread::Builder::new()
-                .name(format!("audio-{id}"))
-                .spawn(job)
-                .map_err(|e| AudioError::Setup(format!("cannot start source thread: {e}")))?;
-            sources.push(SourceHandle { id, stats, thread });
+        let prepared = config
+            .sources
+            .iter()
+            .map(|src| front.prepare(src))
+            .collect::<Result<Vec<_>, _>>()?;
+        for p in prepared {
+            let sender = receivers.add_source(p.id.clone(), p.policy, p.stats.clone());
+            front.launch(p, sender)?;
         }
-        Ok((FrontEnd { sources, stop }, receivers))
+        Ok((front, receivers))
+    }
+
+    /// Opens `src`'s input and checks its windowing (the front end's, with the source's
+    /// overrides), without starting anything: a bad file fails here, naming it.
+    pub fn prepare(&self, src: &SourceConfig) -> Result<PreparedSource, AudioError> {
+        let id: SourceId = src.id().into();
+        let (window_s, hop_s) = src.window(&self.windowing);
+        let spec = WindowSpec::new(
+            self.model_rate,
+            window_s,
+            hop_s,
+            self.windowing.silence_gate_dbfs,
+        )?;
+        let stats = Arc::new(SourceStats::default());
+        // Offline files have no deadline: they wait for the engine instead of dropping.
+        let offline = matches!(src, SourceConfig::File(f) if !f.realtime);
+        let policy = QueuePolicy {
+            capacity: self.windowing.queue_windows,
+            overflow: self.windowing.overflow,
+            wait_when_full: offline,
+            forward_gated: self.forward_gated,
+        };
+        let own_stop = Arc::new(AtomicBool::new(false));
+        let ctx = Ctx {
+            id: id.clone(),
+            spec,
+            stop: self.stop.clone(),
+            own_stop: own_stop.clone(),
+            stats: stats.clone(),
+        };
+        let job: Job = match src {
+            SourceConfig::File(f) => {
+                let reader = FileReader::open(&f.path)?;
+                let realtime = f.realtime;
+                Box::new(move |sender| run_reader(&ctx, reader, sender, realtime))
+            }
+            SourceConfig::Pcm(p) => {
+                let p = p.clone();
+                Box::new(move |sender| run_reader(&ctx, PcmReader::open(&p)?, sender, false))
+            }
+            SourceConfig::Device(d) => {
+                let d = d.clone();
+                Box::new(move |sender| run_device(&ctx, &d, sender))
+            }
+        };
+        Ok(PreparedSource {
+            id,
+            stats,
+            own_stop,
+            policy,
+            job,
+        })
+    }
+
+    /// Starts a prepared source on its own thread, sending to the queue `add` creates
+    /// (e.g. [`SourceAdder::add_source`](super::SourceAdder::add_source) while the engine
+    /// runs).
+    pub fn launch_with(
+        &mut self,
+        p: PreparedSource,
+        add: impl FnOnce(SourceId, QueuePolicy, Arc<SourceStats>) -> WindowSender,
+    ) -> Result<(), AudioError> {
+        let sender = add(p.id.clone(), p.policy, p.stats.clone());
+        self.launch(p, sender)
+    }
+
+    fn launch(&mut self, p: PreparedSource, sender: WindowSender) -> Result<(), AudioError> {
+        let job = p.job;
+        let thread = std::thread::Builder::new()
+            .name(format!("audio-{}", p.id))
+            .spawn(move || job(sender))
+            .map_err(|e| AudioError::Setup(format!("cannot start source thread: {e}")))?;
+        self.sources.push(SourceHandle {
+            id: p.id,
+            stats: p.stats,
+            own_stop: p.own_stop,
+            thread,
+        });
+        Ok(())
+    }
+
+    /// Stops the running source `id` alone (it finishes its last window, the others run
+    /// on); false if no such source runs. It is joined by [`FrontEnd::join`].
+    pub fn retire(&mut self, id: &str) -> bool {
+        let Some(i) = self.sources.iter().position(|h| &*h.id == id) else {
+            return false;
+        };
+        let handle = self.sources.remove(i);
+        handle.stop();
+        self.retired.push(handle);
+        true
     }
 
     /// The running sources.
@@ -134,10 +225,12 @@ impl FrontEnd {
         self.stop.clone()
     }
 
-    /// Waits for every source; each one's id, final counters and result.
+    /// Waits for every source (retired ones first); each one's id, final counters and
+    /// result.
     pub fn join(self) -> Vec<(SourceId, Arc<SourceStats>, Result<(), AudioError>)> {
-        self.sources
+        self.retired
             .into_iter()
+            .chain(self.sources)
             .map(|h| {
                 let (id, stats) = (h.id.clone(), h.stats.clone());
                 (id, stats, h.join())
@@ -149,8 +242,17 @@ impl FrontEnd {
 struct Ctx {
     id: SourceId,
     spec: WindowSpec,
+    /// Every source's stop flag.
     stop: Arc<AtomicBool>,
+    /// This source's own.
+    own_stop: Arc<AtomicBool>,
     stats: Arc<SourceStats>,
+}
+
+impl Ctx {
+    fn stopped(&self) -> bool {
+        self.stop.load(Relaxed) || self.own_stop.load(Relaxed)
+    }
 }
 
 /// The consumer leaving is a normal way for a source to end.
@@ -180,7 +282,7 @@ fn run_reader(
     let t0 = Instant::now();
     let mut anchored = false;
     let result = loop {
-        if ctx.stop.load(Relaxed) {
+        if ctx.stopped() {
             break Ok(());
         }
         let n = match reader.read_frames(&mut buf, chunk) {
@@ -223,7 +325,7 @@ fn run_device(ctx: &Ctx, cfg: &DeviceSource, sender: WindowSender) -> Result<(),
     let mut opened_before = false;
     let name = cfg.device.as_deref().unwrap_or("default");
     let result = loop {
-        if ctx.stop.load(Relaxed) {
+        if ctx.stopped() {
             break Ok(());
         }
         let capture = match DeviceCapture::open(
@@ -235,7 +337,7 @@ fn run_device(ctx: &Ctx, cfg: &DeviceSource, sender: WindowSender) -> Result<(),
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(source = %ctx.id, error = %e, retry_s = backoff.as_secs_f64(), "Cannot open capture device; retrying.");
-                sleep_unless_stopped(&ctx.stop, backoff);
+                sleep_unless_stopped(ctx, backoff);
                 backoff = (backoff * 2).min(BACKOFF.1);
                 continue;
             }
@@ -249,7 +351,7 @@ fn run_device(ctx: &Ctx, cfg: &DeviceSource, sender: WindowSender) -> Result<(),
             Ok(Ended::Lost(why)) => {
                 tracing::warn!(source = %ctx.id, device = name, reason = %why, "Capture device lost; reopening.");
                 backoff = BACKOFF.0;
-                sleep_unless_stopped(&ctx.stop, backoff);
+                sleep_unless_stopped(ctx, backoff);
             }
             Err(e) => break Err(e),
         }
@@ -270,7 +372,7 @@ fn capture_loop(
     let opened = Instant::now();
     let mut flowing = false;
     let ended = loop {
-        if ctx.stop.load(Relaxed) {
+        if ctx.stopped() {
             break Ended::Stopped;
         }
         let n = cap.read(&mut buf, max_frames);
@@ -346,9 +448,9 @@ fn start_segment(
     Ok(())
 }
 
-fn sleep_unless_stopped(stop: &AtomicBool, d: Duration) {
+fn sleep_unless_stopped(ctx: &Ctx, d: Duration) {
     let until = Instant::now() + d;
-    while !stop.load(Relaxed) {
+    while !ctx.stopped() {
         let Some(left) = until.checked_duration_since(Instant::now()) else {
             return;
         };

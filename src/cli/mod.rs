@@ -10,6 +10,7 @@ mod data;
 mod dump;
 mod eval;
 mod listen;
+mod reload;
 mod serve;
 mod train;
 mod version;

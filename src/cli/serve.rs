@@ -1,20 +1,22 @@
 //! `soundscribe serve`: the daemon. Sources → engine thread → ZeroMQ publisher, until
 //! SIGTERM/SIGINT (or every source has ended), then a drain of everything accepted.
+//! SIGHUP re-reads the config file ([`super::reload`]).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::Context;
 use tracing::{error, info};
 
-use crate::audio::{FrontEnd, SourceStats};
+use super::reload::{check_for_serve, Reloader};
+use crate::audio::FrontEnd;
 use crate::config::Config;
 use crate::engine::captioner::Captioner;
-use crate::engine::run::EngineRun;
+use crate::engine::run::{EngineRun, SourceRegistry};
 use crate::publish::http::{sample, HttpServer, RenderMetrics};
 use crate::publish::{StatusBoard, StatusProvider};
 
@@ -23,10 +25,7 @@ use crate::publish::{StatusBoard, StatusProvider};
 const ENGINE_STALL_MS: u64 = 30_000;
 
 /// Prometheus text for the audio counters of every source and the engine's status.
-fn render_metrics(
-    sources: Vec<(String, Arc<SourceStats>)>,
-    status: Arc<StatusBoard>,
-) -> RenderMetrics {
+fn render_metrics(sources: SourceRegistry, status: Arc<StatusBoard>) -> RenderMetrics {
     Arc::new(move || {
         let mut out = String::new();
         let snap = status.snapshot();
@@ -49,7 +48,11 @@ fn render_metrics(
             ("soundscribe_audio_gaps_total", |s| s.gaps),
             ("soundscribe_audio_restarts_total", |s| s.restarts),
         ];
-        let snaps: Vec<_> = sources.iter().map(|(id, s)| (id, s.snapshot())).collect();
+        let snaps: Vec<_> = sources
+            .entries()
+            .into_iter()
+            .map(|(id, s)| (id, s.snapshot()))
+            .collect();
         for (name, pick) in counters {
             out.push_str(&format!("# TYPE {name} counter\n"));
             for (id, snap) in &snaps {
@@ -88,6 +91,15 @@ pub struct ServeArgs {
     config: PathBuf,
 }
 
+/// `RELOADING=1` with the `MONOTONIC_USEC=` that `Type=notify-reload` units require.
+fn reloading() -> Vec<sd_notify::NotifyState<'static>> {
+    let mut state = vec![sd_notify::NotifyState::Reloading];
+    if let Ok(now) = sd_notify::NotifyState::monotonic_usec_now() {
+        state.push(now);
+    }
+    state
+}
+
 /// Tells systemd (when started by it) how the service is doing; no-op otherwise.
 fn notify(state: &[sd_notify::NotifyState]) {
     if std::env::var_os("NOTIFY_SOCKET").is_some() {
@@ -97,14 +109,21 @@ fn notify(state: &[sd_notify::NotifyState]) {
 
 pub(super) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(&args.config).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let model_dir = config
-        .model
-        .dir
-        .clone()
-        .with_context(|| format!("{}: model.dir is not set", args.config.display()))?;
-    if config.sources.is_empty() {
-        anyhow::bail!("{}: no [[sources]] configured", args.config.display());
-    }
+    check_for_serve(&args.config, &config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let model_dir = config.model.dir.clone().unwrap_or_default();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("publish")
+        .build()
+        .context("cannot start the async runtime")?;
+    // SIGHUP's default action kills the process: take it over before the (slow) model
+    // load. A reload asked for meanwhile runs once the daemon is up.
+    let mut hup = {
+        let _rt = runtime.enter();
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("cannot install the SIGHUP handler")?
+    };
     let device = crate::engine::device::select(&config.model)?;
     let captioner = Captioner::load(
         &model_dir,
@@ -114,12 +133,6 @@ pub(super) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     )?;
     info!(message = "Model loaded.", model = captioner.id(), device = ?device);
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .thread_name("publish")
-        .build()
-        .context("cannot start the async runtime")?;
     let status = Arc::new(StatusBoard::new());
     for s in &config.sources {
         status.register(s.id());
@@ -133,18 +146,58 @@ pub(super) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
 
     let (front, mut receivers) = FrontEnd::start(&config, captioner.sample_rate(), true)?;
     let stop = front.stop_flag();
-    runtime.spawn(async move {
+    let registry: SourceRegistry = front
+        .sources()
+        .iter()
+        .map(|s| (s.id.to_string(), s.stats.clone()))
+        .collect();
+    let front = Arc::new(Mutex::new(Some(front)));
+    let signals = {
         use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut term), Ok(mut int)) = (
+        let _rt = runtime.enter();
+        (
             signal(SignalKind::terminate()),
             signal(SignalKind::interrupt()),
-        ) else {
-            error!(message = "Cannot install signal handlers.");
-            return;
-        };
-        tokio::select! {
-            _ = term.recv() => info!(message = "SIGTERM: stopping capture and draining."),
-            _ = int.recv() => info!(message = "SIGINT: stopping capture and draining."),
+        )
+    };
+    let (Ok(mut term), Ok(mut int)) = signals else {
+        anyhow::bail!("cannot install signal handlers");
+    };
+    let mut reloader = Reloader {
+        path: args.config.clone(),
+        running: config.clone(),
+        front: front.clone(),
+        adder: receivers.adder(),
+        registry: registry.clone(),
+        status: status.clone(),
+        stop: stop.clone(),
+    };
+    let (reload_tx, reload_rx) = std::sync::mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("reload".into())
+        .spawn(move || {
+            while reload_rx.recv().is_ok() {
+                notify(&reloading());
+                reloader.reload();
+                notify(&[
+                    sd_notify::NotifyState::Ready,
+                    sd_notify::NotifyState::Status("captioning"),
+                ]);
+            }
+        })
+        .context("cannot start the reload thread")?;
+    runtime.spawn(async move {
+        loop {
+            tokio::select! {
+                _ = term.recv() => info!(message = "SIGTERM: stopping capture and draining."),
+                _ = int.recv() => info!(message = "SIGINT: stopping capture and draining."),
+                _ = hup.recv() => {
+                    info!(message = "SIGHUP: reloading the configuration.");
+                    let _ = reload_tx.send(());
+                    continue;
+                }
+            }
+            break;
         }
         notify(&[sd_notify::NotifyState::Stopping]);
         stop.store(true, Relaxed);
@@ -154,11 +207,6 @@ pub(super) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         sd_notify::NotifyState::Status("captioning"),
     ]);
 
-    let source_stats: Vec<(String, Arc<SourceStats>)> = front
-        .sources()
-        .iter()
-        .map(|s| (s.id.to_string(), s.stats.clone()))
-        .collect();
     let started_at = Instant::now();
     let last_beat = Arc::new(AtomicU64::new(0));
     let http = match &config.publishing.metrics_endpoint {
@@ -175,7 +223,7 @@ pub(super) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             });
             let server = HttpServer::start(
                 addr,
-                render_metrics(source_stats.clone(), status.clone()),
+                render_metrics(registry.clone(), status.clone()),
                 health,
             )?;
             info!(message = "Serving /metrics and /healthz.", addr = %server.local_addr());
@@ -196,7 +244,7 @@ pub(super) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         batching: &config.engine,
         seed: config.decoding.seed,
         alternatives: config.decoding.rerank.alternatives,
-        source_stats: source_stats.into_iter().collect(),
+        source_stats: registry,
         status: Some(&status),
         heartbeat: &heartbeat,
     };
@@ -216,7 +264,8 @@ pub(super) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         server.stop();
     }
     let mut failed = false;
-    for (id, _, r) in front.join() {
+    let front = front.lock().unwrap_or_else(|e| e.into_inner()).take();
+    for (id, _, r) in front.map(FrontEnd::join).unwrap_or_default() {
         if let Err(e) = r {
             error!(message = "Source failed.", source = %id, error = %e);
             failed = true;

@@ -5,8 +5,8 @@
 //! deadline and never awaits; captions leave through a callback (the publisher's
 //! channel, or stdout for offline captioning).
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use tracing::{debug, warn};
@@ -31,11 +31,49 @@ pub struct EngineRun<'a> {
     /// Alternatives published with each caption.
     pub alternatives: usize,
     /// Live counters of each source (for `dropped_before`).
-    pub source_stats: HashMap<String, Arc<SourceStats>>,
+    pub source_stats: SourceRegistry,
     /// Status counters for heartbeats, if publishing.
     pub status: Option<&'a StatusBoard>,
     /// Called on every engine iteration (systemd watchdog).
     pub heartbeat: &'a dyn Fn(),
+}
+
+/// The live counters of each running source by id, shared between the engine, the
+/// metrics endpoint and the daemon's reload (which adds and removes sources).
+#[derive(Debug, Clone, Default)]
+pub struct SourceRegistry(Arc<RwLock<BTreeMap<String, Arc<SourceStats>>>>);
+
+impl SourceRegistry {
+    /// The counters of `source`, if it runs.
+    pub fn get(&self, source: &str) -> Option<Arc<SourceStats>> {
+        // A poisoned lock only means a panic elsewhere mid-insert; the map is still whole.
+        let map = self.0.read().unwrap_or_else(|e| e.into_inner());
+        map.get(source).cloned()
+    }
+
+    /// Adds (or replaces) the counters of `source`.
+    pub fn insert(&self, source: &str, stats: Arc<SourceStats>) {
+        let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
+        map.insert(source.to_owned(), stats);
+    }
+
+    /// Forgets `source`.
+    pub fn remove(&self, source: &str) {
+        let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
+        map.remove(source);
+    }
+
+    /// Every source and its counters, sorted by id.
+    pub fn entries(&self) -> Vec<(String, Arc<SourceStats>)> {
+        let map = self.0.read().unwrap_or_else(|e| e.into_inner());
+        map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+}
+
+impl FromIterator<(String, Arc<SourceStats>)> for SourceRegistry {
+    fn from_iter<I: IntoIterator<Item = (String, Arc<SourceStats>)>>(iter: I) -> Self {
+        SourceRegistry(Arc::new(RwLock::new(iter.into_iter().collect())))
+    }
 }
 
 /// Totals of one engine run.
@@ -187,7 +225,7 @@ impl EngineRun<'_> {
         for ((received, w), d) in batch.into_iter().zip(decided) {
             let dropped_now = self
                 .source_stats
-                .get(&*w.source)
+                .get(&w.source)
                 .map_or(0, |s| s.snapshot().windows_dropped);
             let seen = dropped_seen.entry(w.source.to_string()).or_insert(0);
             let dropped_before = dropped_now.saturating_sub(*seen);
