@@ -67,6 +67,16 @@ pub enum ConvertCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// A model directory with its weights stored as float16 (half the size; loading
+    /// widens them back to float32). Other files are copied.
+    Half {
+        /// The model directory.
+        #[arg(long)]
+        model: PathBuf,
+        /// Output model directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn print_report(out: &std::path::Path, report: &ConvertReport) {
@@ -130,6 +140,14 @@ pub(super) fn run(cmd: &ConvertCommand) -> anyhow::Result<ExitCode> {
         }
         ConvertCommand::Aisfx { checkpoint, out } => {
             print_report(out, &convert_aisfx(checkpoint, out)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        ConvertCommand::Half { model, out } => {
+            let (n, bytes) = crate::model::checkpoint::convert_half(model, out)?;
+            println!(
+                "wrote {} ({n} tensors as float16, {bytes} bytes)",
+                out.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
     }
