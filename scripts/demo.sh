@@ -16,37 +16,27 @@ echo
 echo "== the default model: models/default (model card: models/default/README.md)"
 echo "== the recording: $demo ($(python3 -c "import wave;w=wave.open('$demo');print(round(w.getnframes()/w.getframerate(),1))") s of held-out sounds; data/demo/README.md says what and whose)"
 echo
-echo "== soundscribe caption (offline; 5 s windows every 2.5 s, beam search)"
+echo "== soundscribe caption (offline; 5 s windows every 2.5 s; 50 sampled candidates reranked, config/default-model.toml)"
 $bin --log-level warn caption --format text --config config/default-model.toml "$demo"
 echo
 
 echo "== soundscribe serve (real time) + soundscribe tail, on tcp://127.0.0.1:5556"
-cat > "$work/serve.toml" <<TOML
+{
+  cat <<TOML
 [[sources]]
 kind = "file"
 id = "demo"
-path = "$PWD/$demo"
+path = "$demo"
 realtime = true
-
-[windowing]
-window_s = 5.0
-hop_s = 2.5
-
-[model]
-dir = "$PWD/models/default"
-
-[decoding]
-strategy = "beam"
-num_beams = 3
-max_length = 30
-min_length = 2
-no_repeat_ngram_size = 3
 
 [publishing]
 endpoints = ["tcp://127.0.0.1:5556"]
 snapshot_endpoints = ["tcp://127.0.0.1:5557"]
 heartbeat_s = 2.0
+
 TOML
+  grep -v '^#' config/default-model.toml
+} > "$work/serve.toml"
 $bin --log-level warn serve --config "$work/serve.toml" &
 daemon=$!
 trap 'kill $daemon 2>/dev/null || true' EXIT
