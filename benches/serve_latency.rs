@@ -22,7 +22,6 @@ use soundscribe::model::convert_teacher::{convert_teacher, TeacherSources};
 use soundscribe::publish::{Message, StatusBoard, StatusProvider, Subscriber};
 
 const STREAMS: [usize; 3] = [1, 4, 8];
-const RATE: u32 = 16_000;
 const WINDOW_S: f64 = 2.0;
 
 /// The serve tests' settings; the publishing endpoint gets its port from the OS.
@@ -39,18 +38,18 @@ heartbeat_s = 3600.0
 "#;
 
 /// A 2 s window of `source` that ended just now: a tone with a noise burst.
-fn window(source: &str, seq: u64, samples: &[f32]) -> Window {
+fn window(source: &str, seq: u64, samples: &[f32], rate: u32) -> Window {
     let n = samples.len() as u64;
     Window {
         source: source.into(),
         seq,
         start: StreamTime {
             sample: seq * n,
-            rate: RATE,
+            rate,
         },
         end: StreamTime {
             sample: (seq + 1) * n,
-            rate: RATE,
+            rate,
         },
         wall: SystemTime::now() - Duration::from_secs_f64(WINDOW_S),
         rms_dbfs: -12.0,
@@ -67,19 +66,34 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 fn bench_serve_latency(c: &mut Criterion) {
     let full = std::env::args().any(|a| a == "--bench");
-    let config = Config::from_toml(CONFIG, Path::new("serve_latency.rs")).expect("config");
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/teacher-a");
+    let mut config = Config::from_toml(CONFIG, Path::new("serve_latency.rs")).expect("config");
+    // SOUNDSCRIBE_BENCH_MODEL=DIR benches a real model directory (e.g. models/default,
+    // greedy up to 30 tokens) instead of the golden teacher fixture.
+    let chosen = std::env::var_os("SOUNDSCRIBE_BENCH_MODEL").map(std::path::PathBuf::from);
     let model = tempfile::tempdir().expect("tempdir");
-    convert_teacher(
-        &TeacherSources {
-            checkpoint: fixture.join("pytorch_model.bin"),
-            config: fixture.join("config.json"),
-            conformer_config: fixture.join("conformer_config.json"),
-            beats: fixture.join("beats.pt"),
-        },
-        model.path(),
-    )
-    .expect("convert the golden teacher (tests/fixtures/teacher-a)");
+    let model_dir = match &chosen {
+        Some(dir) => {
+            config.decoding.max_length = 30;
+            dir.clone()
+        }
+        None => {
+            let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/teacher-a");
+            convert_teacher(
+                &TeacherSources {
+                    checkpoint: fixture.join("pytorch_model.bin"),
+                    config: fixture.join("config.json"),
+                    conformer_config: fixture.join("conformer_config.json"),
+                    beats: fixture.join("beats.pt"),
+                },
+                model.path(),
+            )
+            .expect("convert the golden teacher (tests/fixtures/teacher-a)");
+            model.path().to_owned()
+        }
+    };
+    let rate = soundscribe::model::checkpoint::ModelSpec::read(&model_dir)
+        .expect("model.json")
+        .sample_rate as u32;
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -119,7 +133,7 @@ fn bench_serve_latency(c: &mut Criterion) {
     let (decoding, engine_cfg, dir) = (
         config.decoding.clone(),
         config.engine.clone(),
-        model.path().to_owned(),
+        model_dir.clone(),
     );
     let (loaded_tx, loaded) = std::sync::mpsc::channel::<()>();
     let engine = std::thread::spawn(move || {
@@ -141,9 +155,9 @@ fn bench_serve_latency(c: &mut Criterion) {
         .expect("engine");
     });
 
-    let samples: Vec<f32> = (0..(WINDOW_S * f64::from(RATE)) as usize)
+    let samples: Vec<f32> = (0..(WINDOW_S * f64::from(rate)) as usize)
         .map(|i| {
-            let t = i as f32 / RATE as f32;
+            let t = i as f32 / rate as f32;
             let burst = if t.fract() < 0.2 {
                 0.1 * ((i * 7919 % 211) as f32 / 105.0 - 1.0)
             } else {
@@ -161,7 +175,7 @@ fn bench_serve_latency(c: &mut Criterion) {
     let t0 = Instant::now();
     loop {
         senders[0]
-            .send(window(&ids[0], seq, &samples))
+            .send(window(&ids[0], seq, &samples, rate))
             .expect("engine gone");
         seq += 1;
         let r =
@@ -178,7 +192,8 @@ fn bench_serve_latency(c: &mut Criterion) {
     let mut round = |streams: usize, latencies: &mut Vec<Duration>| -> Duration {
         let t0 = Instant::now();
         for (id, tx) in ids.iter().zip(&senders).take(streams) {
-            tx.send(window(id, seq, &samples)).expect("engine gone");
+            tx.send(window(id, seq, &samples, rate))
+                .expect("engine gone");
         }
         // This round's windows start here; a late caption of an earlier round is skipped.
         let start_s = seq as f64 * WINDOW_S;

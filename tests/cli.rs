@@ -48,7 +48,13 @@ fn config_check_accepts_the_default_config() {
 fn every_example_config_checks() {
     for entry in std::fs::read_dir(manifest("config")).unwrap() {
         let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "toml") {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("train-") && name.ends_with(".toml") {
+            // Training recipes are `soundscribe train` configs, not daemon configs.
+            if let Err(e) = soundscribe::train::config::TrainConfig::load(&path) {
+                panic!("{e}");
+            }
+        } else if path.extension().is_some_and(|e| e == "toml") {
             let out = soundscribe(&["config", "check", "--quiet", path.to_str().unwrap()]);
             assert!(
                 out.status.success(),

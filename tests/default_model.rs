@@ -12,25 +12,56 @@ use std::process::Command;
 fn the_default_model_names_three_held_out_sounds() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let embedder = root.join("assets/text/all-MiniLM-L6-v2");
-    assert!(embedder.is_dir(), "{}: run `make setup`", embedder.display());
+    assert!(
+        embedder.is_dir(),
+        "{}: run `make setup`",
+        embedder.display()
+    );
     let fixtures = root.join("tests/fixtures/default-model");
     let out = Command::new(env!("CARGO_BIN_EXE_soundscribe"))
         .current_dir(&root)
-        .args(["caption", "--config", "config/default-model.toml", "--window-s", "10", "--hop-s", "10"])
+        .args([
+            "caption",
+            "--config",
+            "config/default-model.toml",
+            "--window-s",
+            "10",
+            "--hop-s",
+            "10",
+        ])
         .args(["horse", "violin", "woman"].map(|n| fixtures.join(format!("{n}.wav"))))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines.len(), 3, "one window per clip");
-    for (name, words) in [("horse", ["horse", "neigh"]), ("violin", ["violin", "fiddle"]), ("woman", ["woman", "female"])] {
-        let line = lines.iter().find(|v| v["file"].as_str().unwrap().ends_with(&format!("{name}.wav"))).unwrap();
+    for (name, words) in [
+        ("horse", ["horse", "neigh"]),
+        ("violin", ["violin", "fiddle"]),
+        ("woman", ["woman", "female"]),
+    ] {
+        let line = lines
+            .iter()
+            .find(|v| {
+                v["file"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(&format!("{name}.wav"))
+            })
+            .unwrap();
         let text = line["text"].as_str().unwrap();
         eprintln!("{name}: {text:?}");
-        assert!(words.iter().any(|w| text.contains(w)), "{name}.wav: {text:?}");
+        assert!(
+            words.iter().any(|w| text.contains(w)),
+            "{name}.wav: {text:?}"
+        );
         assert_eq!(line["model"], "default");
     }
 }
