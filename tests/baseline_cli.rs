@@ -5,7 +5,7 @@ use std::process::Command;
 
 mod train_common;
 
-use train_common::{bin, convert_aisfx, dataset};
+use train_common::{bin, check, convert_aisfx, dataset, json_lines};
 
 #[test]
 fn the_retrieval_baseline_finds_same_class_neighbours_and_scores_with_eval() {
@@ -25,16 +25,9 @@ fn the_retrieval_baseline_finds_same_class_neighbours_and_scores_with_eval() {
         .arg(d.join("refs.json"))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    check(&out);
     std::fs::write(d.join("hyps.jsonl"), &out.stdout).unwrap();
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines: Vec<serde_json::Value> = json_lines(&out.stdout);
     assert_eq!(lines.len(), 12);
     let right = lines
         .iter()
@@ -65,11 +58,7 @@ fn the_retrieval_baseline_finds_same_class_neighbours_and_scores_with_eval() {
         .arg(d.join("hyps.jsonl"))
         .output()
         .unwrap();
-    assert!(
-        eval.status.success(),
-        "{}",
-        String::from_utf8_lossy(&eval.stderr)
-    );
+    check(&eval);
     let report: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
     let cider = report["metrics"]["cider_d"]["corpus"].as_f64().unwrap();
     eprintln!("baseline CIDEr-D {cider:.3}");

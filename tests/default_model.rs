@@ -6,7 +6,11 @@
 //! directory is found on its own).
 
 use std::path::PathBuf;
+
+mod train_common;
+
 use std::process::Command;
+use train_common::{check, json_lines};
 
 #[test]
 fn the_default_model_names_three_held_out_sounds() {
@@ -32,15 +36,8 @@ fn the_default_model_names_three_held_out_sounds() {
         .args(["horse", "violin", "woman"].map(|n| fixtures.join(format!("{n}.wav"))))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    check(&out);
+    let lines: Vec<serde_json::Value> = json_lines(&out.stdout);
     assert_eq!(lines.len(), 3, "one window per clip");
     for (name, words) in [
         ("horse", ["horse", "neigh"]),

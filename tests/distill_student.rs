@@ -12,37 +12,16 @@ mod common;
 mod train_common;
 
 use soundscribe::model::convert_teacher::convert_teacher;
-use train_common::{bin, convert_aisfx, dataset};
+use train_common::{bin, check, convert_aisfx, dataset, log_records, tiny_student_toml};
 
 fn config(dir: &Path, w_seq: f64) -> PathBuf {
     config_with(dir, "teacher", "contrastive", w_seq)
 }
 
 fn config_with(dir: &Path, teacher: &str, loss: &str, w_seq: f64) -> PathBuf {
+    let head = tiny_student_toml(5, 32, 256);
     let text = format!(
-        r#"seed = 5
-threads = 1
-
-[model]
-kind = "student"
-aisfx = "aisfx"
-freeze = ["encoder.cnn"]
-bpe_vocab_size = 300
-
-[model.student]
-d_model = 128
-layers = 2
-heads = 4
-ffn_dim = 256
-max_positions = 32
-embed_dim = 256
-max_window_s = 10.0
-
-[data]
-train = [{{ format = "jsonl", path = "data/train.jsonl" }}]
-val = [{{ format = "jsonl", path = "data/val.jsonl" }}]
-cache_dir = "cache"
-
+        r#"{head}
 [optim]
 lr = 1e-3
 batch_size = 8
@@ -123,11 +102,7 @@ fn encoder_kd_aligns_the_student_with_the_teacher_on_held_out_clips() {
         .arg(&run)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    check(&out);
     let log: Vec<serde_json::Value> = std::fs::read_to_string(run.join("log.jsonl"))
         .unwrap()
         .lines()
@@ -167,16 +142,9 @@ fn encoder_kd_aligns_the_student_with_the_teacher_on_held_out_clips() {
         .arg(&run2)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seq: Vec<f64> = std::fs::read_to_string(run2.join("log.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|v| v["kind"] == "train")
+    check(&out);
+    let seq: Vec<f64> = log_records(&run2, "train")
+        .into_iter()
         .map(|v| v["seq_kd"].as_f64().unwrap())
         .collect();
     eprintln!("sequence-KD loss: {seq:.3?}");

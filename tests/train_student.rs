@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 mod train_common;
 
-use train_common::{bin, convert_aisfx, dataset, root, CLASSES};
+use train_common::{
+    bin, check, convert_aisfx, dataset, json_lines, log_records, root, tiny_student_toml, CLASSES,
+};
 
 fn config(dir: &Path, max_steps: u64, every: u64) -> PathBuf {
     let embedder = root().join("assets/text/all-MiniLM-L6-v2");
@@ -21,30 +23,9 @@ fn config(dir: &Path, max_steps: u64, every: u64) -> PathBuf {
         "{}: run `make setup` (scripts/fetch-text-embedders.sh)",
         embedder.display()
     );
+    let head = tiny_student_toml(3, 24, 384);
     let text = format!(
-        r#"seed = 3
-threads = 1
-
-[model]
-kind = "student"
-aisfx = "aisfx"
-freeze = ["encoder.cnn"]
-bpe_vocab_size = 300
-
-[model.student]
-d_model = 128
-layers = 2
-heads = 4
-ffn_dim = 256
-max_positions = 24
-embed_dim = 384
-max_window_s = 10.0
-
-[data]
-train = [{{ format = "jsonl", path = "data/train.jsonl" }}]
-val = [{{ format = "jsonl", path = "data/val.jsonl" }}]
-cache_dir = "cache"
-workers = 2
+        r#"{head}workers = 2
 
 [optim]
 lr = 1e-3
@@ -95,15 +76,6 @@ fn train(cfg: &Path, run: &Path, extra: &[&str]) -> std::process::Output {
     out
 }
 
-fn val_records(run: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(run.join("log.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|v| v["kind"] == "val")
-        .collect()
-}
-
 #[test]
 fn a_tiny_student_learns_to_name_four_sound_classes() {
     let dir = tempfile::tempdir().unwrap();
@@ -115,7 +87,7 @@ fn a_tiny_student_learns_to_name_four_sound_classes() {
     let run = d.join("run");
     train(&cfg, &run, &[]);
 
-    let vals = val_records(&run);
+    let vals = log_records(&run, "val");
     assert_eq!(
         vals.len(),
         6,
@@ -151,15 +123,8 @@ fn a_tiny_student_learns_to_name_four_sound_classes() {
         .args(&held_out)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    check(&out);
+    let lines: Vec<serde_json::Value> = json_lines(&out.stdout);
     assert!(!lines.is_empty());
     for (file, (name, _)) in held_out.iter().zip(CLASSES) {
         let caps: Vec<&str> = lines

@@ -11,7 +11,7 @@ mod train_common;
 
 use soundscribe::model::convert_teacher::convert_teacher;
 use soundscribe::model::student_tokenizer::train_bpe;
-use train_common::{bin, dataset, CLASSES};
+use train_common::{bin, check, dataset, log_records, CLASSES};
 
 #[test]
 fn the_teacher_trains_with_beats_frozen_and_its_export_captions() {
@@ -65,16 +65,9 @@ log_every = 10
         .arg(&run)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let vals: Vec<f64> = std::fs::read_to_string(run.join("log.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|v| v["kind"] == "val")
+    check(&out);
+    let vals: Vec<f64> = log_records(&run, "val")
+        .into_iter()
         .map(|v| v["metrics"]["loss"].as_f64().unwrap())
         .collect();
     eprintln!("teacher validation loss (steps 0, 30, 60): {vals:.3?}");
@@ -109,11 +102,7 @@ log_every = 10
         .arg(d.join("data/val-hum-0.wav"))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    check(&out);
     let line: serde_json::Value =
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
     let text = line["text"].as_str().unwrap();

@@ -497,7 +497,7 @@ pub fn run(cfg: &TrainConfig, run_dir: &Path, opts: &RunOptions) -> anyhow::Resu
     {
         freeze.push("encoder.".to_owned()); // BEATs stays frozen, as in the seed
     }
-    let mut distiller = match (&cfg.distill, &targets) {
+    let distiller = match (&cfg.distill, &targets) {
         (Some(d), Some(t)) => Some(Distiller::new(&model, d, t.dim())?),
         _ => None,
     };
@@ -696,18 +696,25 @@ pub fn run(cfg: &TrainConfig, run_dir: &Path, opts: &RunOptions) -> anyhow::Resu
     let t_start = Instant::now();
     let mut clips_done = 0usize;
 
-    if step == 0 && cfg.validate.at_start {
-        if let Some(feats) = &val_features {
+    let run_validation =
+        |text: Option<&mut TextTargets>, step: u64| -> anyhow::Result<Option<ValResult>> {
+            let Some(feats) = &val_features else {
+                return Ok(None);
+            };
             let v = validate(
                 &model,
                 &val_items,
                 feats,
                 cfg,
-                text.as_mut(),
+                text,
                 distiller.as_ref(),
                 targets.as_ref(),
-                0,
+                step,
             )?;
+            Ok(Some(v))
+        };
+    if step == 0 && cfg.validate.at_start {
+        if let Some(v) = run_validation(text.as_mut(), 0)? {
             log.val(&v)?;
             validations.push(v);
         }
@@ -762,7 +769,7 @@ pub fn run(cfg: &TrainConfig, run_dir: &Path, opts: &RunOptions) -> anyhow::Resu
                     &plan.items,
                     cfg,
                     text.as_mut(),
-                    distiller.as_mut(),
+                    distiller.as_ref(),
                     targets.as_ref(),
                     &mut parts,
                 )
@@ -796,18 +803,12 @@ pub fn run(cfg: &TrainConfig, run_dir: &Path, opts: &RunOptions) -> anyhow::Resu
         log.tick(step, parts.get("loss").copied().unwrap_or(f64::NAN));
         let validate_now = val_features.is_some()
             && (step.is_multiple_of(every_val) || step == cfg.optim.max_steps);
-        if validate_now {
-            let feats = val_features.as_ref().expect("checked");
-            let v = validate(
-                &model,
-                &val_items,
-                feats,
-                cfg,
-                text.as_mut(),
-                distiller.as_ref(),
-                targets.as_ref(),
-                step,
-            )?;
+        let val = if validate_now {
+            run_validation(text.as_mut(), step)?
+        } else {
+            None
+        };
+        if let Some(v) = val {
             log.val(&v)?;
             let score = v.selection_score(&cfg.validate.metric);
             if best.is_none_or(|b| score > b) {
@@ -996,7 +997,7 @@ fn micro_batch_loss(
     items: &[Item],
     cfg: &TrainConfig,
     text: Option<&mut TextTargets>,
-    distiller: Option<&mut Distiller>,
+    distiller: Option<&Distiller>,
     targets: Option<&TeacherTargets>,
     parts: &mut BTreeMap<&'static str, f64>,
 ) -> anyhow::Result<Tensor> {

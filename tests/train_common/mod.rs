@@ -137,3 +137,58 @@ pub fn convert_aisfx(out: &Path) {
         .unwrap();
     assert!(st.success());
 }
+
+/// Asserts that a finished command succeeded, showing its stderr if not.
+pub fn check(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The JSON lines of a command's output.
+pub fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The records of `kind` (`train` or `val`) in `run/log.jsonl`.
+pub fn log_records(run: &Path, kind: &str) -> Vec<serde_json::Value> {
+    json_lines(&std::fs::read(run.join("log.jsonl")).unwrap())
+        .into_iter()
+        .filter(|v| v["kind"] == kind)
+        .collect()
+}
+
+/// The head of a tiny-student training config: seed, one libtorch thread, a new student on
+/// the converted aisfx encoder in `aisfx/` (CNN frozen), the generated data in `data/`.
+pub fn tiny_student_toml(seed: u64, max_positions: u32, embed_dim: u32) -> String {
+    format!(
+        r#"seed = {seed}
+threads = 1
+
+[model]
+kind = "student"
+aisfx = "aisfx"
+freeze = ["encoder.cnn"]
+bpe_vocab_size = 300
+
+[model.student]
+d_model = 128
+layers = 2
+heads = 4
+ffn_dim = 256
+max_positions = {max_positions}
+embed_dim = {embed_dim}
+max_window_s = 10.0
+
+[data]
+train = [{{ format = "jsonl", path = "data/train.jsonl" }}]
+val = [{{ format = "jsonl", path = "data/val.jsonl" }}]
+cache_dir = "cache"
+"#
+    )
+}
