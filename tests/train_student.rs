@@ -206,3 +206,36 @@ fn kill_9_then_resume_ends_with_the_parameters_of_an_uninterrupted_run() {
         assert!(t.equal(&b[name]), "{name} differs after kill + resume");
     }
 }
+
+#[test]
+fn audio_side_augmentation_turns_the_encoder_cache_off_and_trains() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("data")).unwrap();
+    dataset(&d.join("data"));
+    convert_aisfx(&d.join("aisfx"));
+    let base = std::fs::read_to_string(config(d, 20, 1000)).unwrap();
+    let cfg = d.join("augment.toml");
+    std::fs::write(
+        &cfg,
+        base.replace(
+            "[optim]",
+            "[augment]\nspecaugment = { freq_masks = 2, max_freq_width = 24, time_masks = 2, max_time_fraction = 0.1 }\nmixup_prob = 0.5\n\n[optim]",
+        ),
+    )
+    .unwrap();
+    let run = d.join("run");
+    let out = train(&cfg, &run, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("used=false") && err.contains("audio-side augmentation is on"),
+        "{err}"
+    );
+    let losses: Vec<f64> = log_records(&run, "train")
+        .iter()
+        .map(|v| v["loss"].as_f64().unwrap())
+        .collect();
+    eprintln!("augmented training loss: {losses:.3?}");
+    assert!(losses.iter().all(|l| l.is_finite()));
+    assert!(losses[losses.len() - 1] < losses[0], "{losses:?}");
+}
