@@ -216,8 +216,11 @@ pub struct AugmentSection {
     pub mixup_prob: f64,
     /// Largest |energy ratio| of a mix, dB.
     pub mixup_max_db: f64,
-    /// Pre-generated mix captions (`{"a", "b", "mixes": [...]}` per line).
+    /// Pre-generated mix captions (`{"captions": [A, B], "mix": "..."}` per line).
     pub mix_captions: Option<PathBuf>,
+    /// An OpenAI-compatible chat endpoint asked for pairs without a pre-generated mix
+    /// (off when absent; answers are cached in `cache_dir/mix-endpoint.jsonl`).
+    pub mix_endpoint: Option<super::mix_llm::MixEndpointConfig>,
 }
 
 impl Default for AugmentSection {
@@ -227,6 +230,7 @@ impl Default for AugmentSection {
             mixup_prob: 0.0,
             mixup_max_db: 5.0,
             mix_captions: None,
+            mix_endpoint: None,
         }
     }
 }

@@ -47,10 +47,12 @@ pub fn random_mix(a: &[f32], b: &[f32], max_db: f64, rng: &mut ChaCha8Rng) -> (V
     (mix(a, b, ratio, offset).0, ratio)
 }
 
-/// Captions for mixtures: pre-generated ones first, then rules.
+/// Captions for mixtures: pre-generated ones first, then an OpenAI-compatible endpoint
+/// when one is configured, then rules.
 #[derive(Debug, Default)]
 pub struct MixCaptioner {
     pregenerated: HashMap<(String, String), Vec<String>>,
+    endpoint: Option<std::sync::Arc<super::mix_llm::MixEndpoint>>,
 }
 
 /// One line of a pre-generated mixes file (JSONL).
@@ -105,7 +107,16 @@ impl MixCaptioner {
                 .or_default()
                 .push(m.mix);
         }
-        Ok(MixCaptioner { pregenerated })
+        Ok(MixCaptioner {
+            pregenerated,
+            endpoint: None,
+        })
+    }
+
+    /// Asks `endpoint` for pairs without a pre-generated mix (before falling back to rules).
+    pub fn with_endpoint(mut self, endpoint: std::sync::Arc<super::mix_llm::MixEndpoint>) -> Self {
+        self.endpoint = Some(endpoint);
+        self
     }
 
     /// Pre-generated mixes known.
@@ -140,7 +151,19 @@ impl MixCaptioner {
             let good: Vec<&String> = candidates[range].iter().filter(|c| ok(c)).collect();
             (!good.is_empty()).then(|| good[(rng.next_u64() % good.len() as u64) as usize].clone())
         };
-        pick(0..first_rule, rng).or_else(|| pick(first_rule..candidates.len(), rng))
+        pick(0..first_rule, rng)
+            .or_else(|| {
+                let e = self.endpoint.as_ref()?;
+                match e.mix(long, short) {
+                    Ok(m) if ok(&m) => Some(m),
+                    Ok(_) => None,
+                    Err(why) => {
+                        tracing::warn!(message = "Mix endpoint gave no caption; using the rules.", error = %why);
+                        None
+                    }
+                }
+            })
+            .or_else(|| pick(first_rule..candidates.len(), rng))
     }
 }
 

@@ -12,6 +12,7 @@ pub mod distill;
 pub mod loader;
 pub mod log;
 pub mod loss;
+pub mod mix_llm;
 pub mod mixup;
 pub mod net;
 pub mod optim;

@@ -571,10 +571,16 @@ pub fn run(cfg: &TrainConfig, run_dir: &Path, opts: &RunOptions) -> anyhow::Resu
     let max_samples = ((cfg.data.max_window_s * f64::from(rate)) as usize).min(max_model);
     let mixup = (cfg.augment.mixup_prob > 0.0)
         .then(|| -> anyhow::Result<Mixup> {
-            let captioner = match &cfg.augment.mix_captions {
+            let mut captioner = match &cfg.augment.mix_captions {
                 Some(p) => MixCaptioner::from_jsonl(p)?,
                 None => MixCaptioner::default(),
             };
+            if let Some(e) = &cfg.augment.mix_endpoint {
+                std::fs::create_dir_all(&cache_dir)?;
+                let path = cache_dir.join("mix-endpoint.jsonl");
+                let endpoint = super::mix_llm::MixEndpoint::new(e, &path)?;
+                captioner = captioner.with_endpoint(Arc::new(endpoint));
+            }
             Ok(Mixup {
                 prob: cfg.augment.mixup_prob,
                 max_db: cfg.augment.mixup_max_db,
