@@ -100,23 +100,27 @@ impl MixEndpoint {
         }
         let m = self.ask(a, b)?;
         let mut cache = self.cache.lock().map_err(|e| e.to_string())?;
-        if !cache.contains_key(&k) {
-            let line = serde_json::to_string(&CacheLine {
-                captions: [a.to_owned(), b.to_owned()],
-                mix: m.clone(),
-            })
-            .map_err(|e| e.to_string())?;
-            let appended = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.cache_path)
-                .and_then(|mut f| writeln!(f, "{line}"));
-            if let Err(e) = appended {
-                tracing::warn!(message = "Cannot cache an endpoint mix.", path = %self.cache_path.display(), error = %e);
+        match cache.entry(k) {
+            // Another thread asked for the same pair meanwhile: keep the first answer.
+            std::collections::hash_map::Entry::Occupied(o) => Ok(o.get().clone()),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let line = serde_json::to_string(&CacheLine {
+                    captions: [a.to_owned(), b.to_owned()],
+                    mix: m.clone(),
+                })
+                .map_err(|e| e.to_string())?;
+                let appended = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&self.cache_path)
+                    .and_then(|mut f| writeln!(f, "{line}"));
+                if let Err(e) = appended {
+                    tracing::warn!(message = "Cannot cache an endpoint mix.", path = %self.cache_path.display(), error = %e);
+                }
+                v.insert(m.clone());
+                Ok(m)
             }
-            cache.insert(k, m.clone());
         }
-        Ok(m)
     }
 
     fn ask(&self, a: &str, b: &str) -> Result<String, String> {
