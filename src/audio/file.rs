@@ -145,6 +145,42 @@ impl FrameRead for FileReader {
     }
 }
 
+/// Frames decoded per read by [`decode_mono`].
+const DECODE_CHUNK: usize = 4096;
+
+/// Decodes the file at `path`, averages its channels and resamples to `rate` Hz (delay
+/// removed, so sample n is at n / rate). With `max_input_s`, reading stops once that much
+/// input has been decoded (in whole reads of 4,096 frames). Training clips and the dataset
+/// builder both read audio this way.
+pub fn decode_mono(
+    path: &Path,
+    rate: u32,
+    max_input_s: Option<f64>,
+) -> Result<Vec<f32>, AudioError> {
+    let mut reader = FileReader::open(path)?;
+    let channels = usize::from(reader.channels());
+    let mut resampler = super::MonoResampler::new(reader.rate(), rate)
+        .map_err(|e| AudioError::format(path, e.to_string()))?;
+    let limit = max_input_s.map_or(usize::MAX, |s| (s * f64::from(reader.rate())) as usize);
+    let (mut buf, mut mono, mut out) = (Vec::new(), Vec::new(), Vec::new());
+    let mut frames = 0;
+    while frames < limit {
+        let n = reader.read_frames(&mut buf, DECODE_CHUNK)?;
+        if n == 0 {
+            break;
+        }
+        frames += n;
+        mono.clear();
+        mono.extend(
+            buf.chunks_exact(channels)
+                .map(|f| f.iter().sum::<f32>() / channels as f32),
+        );
+        resampler.process(&mono, &mut out);
+    }
+    resampler.flush(&mut out);
+    Ok(out)
+}
+
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {

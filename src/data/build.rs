@@ -1,8 +1,8 @@
 //! `soundscribe data build`: sound files under `root/<package>/` → labelled 44.1 kHz mono
 //! clips in `out/clips/` plus `train.jsonl`, `val.jsonl` and `test.jsonl`.
 //!
-//! Files are labelled by the [`Rules`], decoded ([`FileReader`]), mixed down to mono,
-//! resampled ([`MonoResampler`]), trimmed of leading/trailing silence, cut into clips of at
+//! Files are labelled by the [`Rules`], decoded, mixed down to mono and resampled
+//! ([`crate::audio::file::decode_mono`]), trimmed of leading/trailing silence, cut into clips of at
 //! most 10 s (up to [`MAX_SEGMENTS`] per file; shorter than 0.3 s is skipped) and peak
 //! normalised. Whole split units (packages, or `package:group`) go to one split, so
 //! near-duplicate neighbours never cross splits. Multi-event clips mix 2–3 clips of one
@@ -19,8 +19,6 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
 use super::rules::{Rules, RulesError};
-use crate::audio::file::FileReader;
-use crate::audio::{FrameRead, MonoResampler};
 use crate::train::data::AUDIO_EXTENSIONS;
 use crate::train::mixup::mix;
 
@@ -501,30 +499,8 @@ fn clip_source(src: &Source, clips_dir: &Path) -> Clipped {
 
 /// Decodes up to `max_s` seconds of `path` to mono at [`RATE`]; errors name the file.
 fn decode_mono(path: &Path, max_s: f64) -> Result<Vec<f32>, String> {
-    let mut reader = FileReader::open(path).map_err(|e| e.to_string())?;
-    let ch = usize::from(reader.channels());
-    let rate = reader.rate();
-    let mut resampler =
-        MonoResampler::new(rate, RATE).map_err(|e| format!("{}: {e}", path.display()))?;
-    let limit = (max_s * f64::from(rate)) as usize;
-    let (mut buf, mut mono, mut out) = (Vec::new(), Vec::new(), Vec::new());
-    let mut frames = 0;
-    while frames < limit {
-        let n = reader
-            .read_frames(&mut buf, 4096)
-            .map_err(|e| e.to_string())?;
-        if n == 0 {
-            break;
-        }
-        frames += n;
-        mono.clear();
-        mono.extend(
-            buf.chunks_exact(ch)
-                .map(|f| f.iter().sum::<f32>() / ch as f32),
-        );
-        resampler.process(&mono, &mut out);
-    }
-    resampler.flush(&mut out);
+    let out =
+        crate::audio::file::decode_mono(path, RATE, Some(max_s)).map_err(|e| e.to_string())?;
     if out.iter().any(|v| !v.is_finite()) {
         return Err(format!(
             "{}: decoded samples are not finite",

@@ -3,11 +3,8 @@
 
 use std::path::Path;
 
-use crate::audio::file::FileReader;
-use crate::audio::{AudioError, FrameRead, MonoResampler};
-
-/// Frames decoded per read.
-const CHUNK: usize = 16_384;
+use crate::audio::file::decode_mono;
+use crate::audio::AudioError;
 
 /// The mono samples of `path` at `rate` Hz, from `start` to `end` seconds when given.
 /// An empty result (a silent header-only file, or a segment past the end) is an error.
@@ -17,25 +14,7 @@ pub fn load_clip(
     start: Option<f64>,
     end: Option<f64>,
 ) -> Result<Vec<f32>, AudioError> {
-    let mut reader = FileReader::open(path)?;
-    let channels = usize::from(reader.channels());
-    let mut resampler = MonoResampler::new(reader.rate(), rate)?;
-    let mut buf = Vec::new();
-    let mut mono = Vec::with_capacity(CHUNK);
-    let mut out = Vec::new();
-    loop {
-        let n = reader.read_frames(&mut buf, CHUNK)?;
-        if n == 0 {
-            break;
-        }
-        mono.clear();
-        mono.extend(
-            buf.chunks_exact(channels)
-                .map(|f| f.iter().sum::<f32>() / channels as f32),
-        );
-        resampler.process(&mono, &mut out);
-    }
-    resampler.flush(&mut out);
+    let mut out = decode_mono(path, rate, None)?;
     let at = |s: f64| ((s.max(0.0) * f64::from(rate)).round() as usize).min(out.len());
     let from = start.map_or(0, at);
     let to = end.map_or(out.len(), at);
