@@ -34,11 +34,11 @@ use super::optim::{AdamW, AdamWConfig, WarmupCosine};
 use super::validate::{validate, ValResult};
 use crate::engine::captioner::normalize_caption;
 use crate::model::checkpoint::{
-    load_safetensors, write_weights, ModelKind, ModelSpec, FORMAT_VERSION, MODEL_WEIGHTS,
+    load_model_dir, load_student_dir, write_weights, ModelKind, ModelSpec, FORMAT_VERSION,
+    MODEL_WEIGHTS,
 };
 use crate::model::student::Student;
 use crate::model::student_tokenizer::{load_tokenizer, special_tokens, train_bpe};
-use crate::model::teacher::Teacher;
 use crate::model::text::{SentenceEmbedder, TextEmbedder};
 use crate::model::traits::CaptionDecoder;
 
@@ -211,24 +211,13 @@ pub fn build_model(
 ) -> anyhow::Result<(Model, String)> {
     tch::manual_seed(cfg.seed as i64);
     let m = &cfg.model;
-    let mut vs = nn::VarStore::new(device);
     let run_tok = run_dir.join(RUN_TOKENIZER);
-    match m.kind {
-        TrainKind::Teacher => {
-            let init = m
-                .init
-                .as_ref()
-                .ok_or_else(|| anyhow!("model.init is required for the teacher"))?;
-            let spec = ModelSpec::read(init)?;
-            let ModelKind::Teacher(tc) = &spec.model else {
-                bail!(
-                    "{}: model.init is not a teacher model directory",
-                    init.display()
-                );
-            };
-            let teacher = Teacher::new(vs.root(), tc)?;
-            load_safetensors(&mut vs, &init.join(MODEL_WEIGHTS))?;
-            let tok_path = init.join(&spec.tokenizer);
+    match (m.kind, &m.init) {
+        (TrainKind::Teacher, None) => bail!("model.init is required for the teacher"),
+        (TrainKind::Teacher, Some(init)) => {
+            let mut loaded = load_model_dir(init, device).context("model.init")?;
+            loaded.vs.unfreeze(); // loaded for inference; every parameter trains unless frozen
+            let tok_path = init.join(&loaded.spec.tokenizer);
             let tokenizer = Tokenizer::from_file(&tok_path).map_err(|e| {
                 anyhow!(
                     "{}: the teacher's tokenizer is needed to train it: {e}",
@@ -238,37 +227,30 @@ pub fn build_model(
             let id = file_identity(&init.join(MODEL_WEIGHTS));
             Ok((
                 Model {
-                    vs,
-                    net: Net::Teacher(Box::new(teacher)),
+                    vs: loaded.vs,
+                    net: Net::Teacher(Box::new(loaded.teacher)),
                     tokenizer,
-                    spec,
+                    spec: loaded.spec,
                 },
                 id,
             ))
         }
-        TrainKind::Student => {
-            if let Some(init) = &m.init {
-                let spec = ModelSpec::read(init)?;
-                let ModelKind::Student(sc) = &spec.model else {
-                    bail!(
-                        "{}: model.init is not a student model directory",
-                        init.display()
-                    );
-                };
-                let student = Student::new(vs.root(), sc, device)?;
-                load_safetensors(&mut vs, &init.join(MODEL_WEIGHTS))?;
-                let tokenizer = load_tokenizer(&init.join(&spec.tokenizer))?;
-                let id = file_identity(&init.join(MODEL_WEIGHTS));
-                return Ok((
-                    Model {
-                        vs,
-                        net: Net::Student(student),
-                        tokenizer,
-                        spec,
-                    },
-                    id,
-                ));
-            }
+        (TrainKind::Student, Some(init)) => {
+            let loaded = load_student_dir(init, device, false).context("model.init")?;
+            let tokenizer = load_tokenizer(&init.join(&loaded.spec.tokenizer))?;
+            let id = file_identity(&init.join(MODEL_WEIGHTS));
+            Ok((
+                Model {
+                    vs: loaded.vs,
+                    net: Net::Student(loaded.student),
+                    tokenizer,
+                    spec: loaded.spec,
+                },
+                id,
+            ))
+        }
+        (TrainKind::Student, None) => {
+            let mut vs = nn::VarStore::new(device);
             let tokenizer = if run_tok.is_file() {
                 load_tokenizer(&run_tok)?
             } else if let Some(t) = &m.tokenizer {
@@ -296,7 +278,7 @@ pub fn build_model(
                 source: BTreeMap::new(),
                 model: ModelKind::Student(sc),
             };
-            let id = file_identity(&aisfx.join("aisfx.safetensors"));
+            let id = file_identity(&aisfx.join(crate::model::convert_aisfx::AISFX_WEIGHTS));
             Ok((
                 Model {
                     vs,
