@@ -292,13 +292,14 @@ pub fn build_model(
     }
 }
 
-/// Marks frozen variables; returns the trainable ones by name.
+/// Marks frozen variables; returns the ones that train by name (buffers such as
+/// BatchNorm running statistics never require gradients and are left out).
 fn trainable(vs: &nn::VarStore, freeze: &[String]) -> BTreeMap<String, Tensor> {
     let mut out = BTreeMap::new();
     for (name, var) in vs.variables() {
         if freeze.iter().any(|p| name.starts_with(p.as_str())) {
             let _ = var.set_requires_grad(false);
-        } else {
+        } else if var.requires_grad() {
             out.insert(name, var);
         }
     }
