@@ -17,6 +17,17 @@ pub struct Memory {
     pub clip_embed: Option<Tensor>,
 }
 
+impl Memory {
+    /// The clips `rows` ((K,) int64 on the memory's device) of this batch, in that order.
+    pub fn index_select(&self, rows: &Tensor) -> Memory {
+        Memory {
+            states: self.states.index_select(0, rows),
+            valid: self.valid.index_select(0, rows),
+            clip_embed: self.clip_embed.as_ref().map(|e| e.index_select(0, rows)),
+        }
+    }
+}
+
 /// Special token ids of a decoder's vocabulary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SpecialTokens {

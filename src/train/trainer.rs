@@ -582,12 +582,13 @@ pub fn run(cfg: &TrainConfig, run_dir: &Path, opts: &RunOptions) -> anyhow::Resu
         workers: cfg.data.workers,
     });
     let feature_cache = TensorCache::new(cache_dir.join("encoder"));
+    let cache = use_cache.then_some((&feature_cache, encoder_id.as_str()));
     let cached: Option<Vec<ClipFeatures>> = if use_cache {
-        Some(precompute(
+        Some(clip_features_all(
             &model.net,
             &plan,
-            &feature_cache,
-            &encoder_id,
+            max_model,
+            cache,
             opts.progress,
         )?)
     } else {
@@ -598,37 +599,16 @@ pub fn run(cfg: &TrainConfig, run_dir: &Path, opts: &RunOptions) -> anyhow::Resu
         max_samples,
         ..(*plan).clone()
     };
+    // Cached validation features cover up to the model's longest window (the cache is
+    // shared with training, which crops in memory steps); uncached clips are cut to the
+    // training window.
     let val_features: Option<Vec<ClipFeatures>> = if val_items.is_empty() {
         None
-    } else if use_cache {
-        Some(precompute(
-            &model.net,
-            &val_plan,
-            &feature_cache,
-            &encoder_id,
-            false,
-        )?)
     } else {
-        let mut v = Vec::new();
-        let _g = tch::no_grad_guard();
-        for (i, r) in val_plan.load_all((0..val_items.len()).collect()) {
-            let wave = r.with_context(|| {
-                format!(
-                    "{}",
-                    val_items
-                        .get(i)
-                        .map_or(PathBuf::new(), |it| it.audio.clone())
-                        .display()
-                )
-            })?;
-            let wave = if wave.len() > max_samples {
-                wave[..max_samples].to_vec()
-            } else {
-                wave
-            };
-            v.push(detach(model.net.clip_features(&wave, None)?));
-        }
-        Some(v)
+        let limit = if use_cache { max_model } else { max_samples };
+        Some(clip_features_all(
+            &model.net, &val_plan, limit, cache, false,
+        )?)
     };
 
     // Resume.
@@ -861,34 +841,18 @@ fn source(cfg: &TrainConfig, step: u64, val: Option<&ValResult>) -> BTreeMap<Str
     s
 }
 
-fn detach(f: ClipFeatures) -> ClipFeatures {
-    match f {
-        ClipFeatures::Aisfx { steps, valid } => ClipFeatures::Aisfx {
-            steps: steps.detach(),
-            valid,
-        },
-        ClipFeatures::Encoded {
-            states,
-            valid,
-            clip_embed,
-        } => ClipFeatures::Encoded {
-            states: states.detach(),
-            valid,
-            clip_embed: clip_embed.map(|e| e.detach()),
-        },
-    }
-}
-
-/// Student CNN features of every item of `plan` (from the cache, or computed and cached).
-fn precompute(
+/// Encoder features of every item of `plan`, each clip cut to `limit` samples; with a
+/// cache (and the encoder's identity for its keys) they are read from it or computed and
+/// stored.
+fn clip_features_all(
     net: &Net,
     plan: &Plan,
-    cache: &TensorCache,
-    encoder_id: &str,
+    limit: usize,
+    cache: Option<(&TensorCache, &str)>,
     progress: bool,
 ) -> anyhow::Result<Vec<ClipFeatures>> {
     let n = plan.items.len();
-    let key = |i: usize| {
+    let key = |encoder_id: &str, i: usize| {
         let it = &plan.items[i];
         format!(
             "{encoder_id}\u{0}{}\u{0}{}",
@@ -898,13 +862,15 @@ fn precompute(
     };
     let mut out: Vec<Option<ClipFeatures>> = (0..n)
         .map(|i| {
-            cache
-                .get(&key(i))
+            let (c, id) = cache?;
+            c.get(&key(id, i))
                 .and_then(|t| ClipFeatures::from_cached(&t))
         })
         .collect();
     let todo: Vec<usize> = (0..n).filter(|&i| out[i].is_none()).collect();
-    tracing::info!(message = "Encoder features.", clips = n, cached = n - todo.len(), computing = todo.len(), cache = %cache.dir().display());
+    if let Some((c, _)) = cache {
+        tracing::info!(message = "Encoder features.", clips = n, cached = n - todo.len(), computing = todo.len(), cache = %c.dir().display());
+    }
     let bar = progress.then(|| super::log::bar(todo.len() as u64, "encoding clips"));
     let _g = tch::no_grad_guard();
     for (i, r) in plan.load_all(todo) {
@@ -913,18 +879,14 @@ fn precompute(
             .get(i)
             .map_or(PathBuf::new(), |it| it.audio.clone());
         let wave = r.with_context(|| format!("{}", item.display()))?;
-        let (_, hi) = net.window_limits();
-        let wave = if wave.len() > hi {
-            &wave[..hi]
-        } else {
-            &wave[..]
-        };
         let f = net
-            .clip_features(wave, None)
+            .clip_features(&wave[..wave.len().min(limit)], None)
             .with_context(|| format!("{}", item.display()))?;
-        cache.put(&key(i), &f.tensors()).with_context(|| {
-            format!("{}: cannot write the encoder cache", cache.dir().display())
-        })?;
+        if let Some((c, id)) = cache {
+            c.put(&key(id, i), &f.tensors()).with_context(|| {
+                format!("{}: cannot write the encoder cache", c.dir().display())
+            })?;
+        }
         out[i] = Some(f);
         if let Some(b) = &bar {
             b.inc(1);
@@ -1004,11 +966,7 @@ fn micro_batch_loss(
     if !with_caption.is_empty() && w_sup > 0.0 {
         let rows = Tensor::from_slice(&with_caption.iter().map(|&i| i as i64).collect::<Vec<_>>())
             .to_device(device);
-        let sub = crate::model::traits::Memory {
-            states: memory.states.index_select(0, &rows),
-            valid: memory.valid.index_select(0, &rows),
-            clip_embed: memory.clip_embed.as_ref().map(|e| e.index_select(0, &rows)),
-        };
+        let sub = memory.index_select(&rows);
         let caps: Vec<&str> = with_caption
             .iter()
             .map(|&i| samples[i].caption.as_deref().unwrap_or(""))

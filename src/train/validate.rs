@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 use super::config::TrainConfig;
 use super::data::Item;
@@ -68,22 +68,14 @@ pub fn validate(
     let mut hyps = Vec::new();
     for start in (0..n).step_by(BATCH) {
         let end = (start + BATCH).min(n);
-        let batch: Vec<ClipFeatures> = feats[start..end]
-            .iter()
-            .map(|f| f.narrow(0, f.len()))
-            .collect();
-        let memory = model.net.memory(&batch)?;
+        let memory = model.net.memory(&feats[start..end])?;
         let caps: Vec<(usize, &str)> = (start..end)
             .filter_map(|i| items[i].captions.first().map(|c| (i - start, c.as_str())))
             .collect();
         if !caps.is_empty() {
             let rows = Tensor::from_slice(&caps.iter().map(|(r, _)| *r as i64).collect::<Vec<_>>())
                 .to_device(model.net.device());
-            let sub = crate::model::traits::Memory {
-                states: memory.states.index_select(0, &rows),
-                valid: memory.valid.index_select(0, &rows),
-                clip_embed: None,
-            };
+            let sub = memory.index_select(&rows);
             let texts: Vec<&str> = caps.iter().map(|(_, c)| *c).collect();
             let (input, labels) = model.teacher_forcing(&texts)?;
             let logits = model.net.train_logits(&sub, &input)?;
@@ -140,7 +132,6 @@ pub fn validate(
             )
         })
         .collect();
-    let _ = Kind::Float;
     Ok(ValResult {
         step,
         metrics,
