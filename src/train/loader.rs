@@ -163,37 +163,46 @@ impl Plan {
         })
     }
 
-    /// Loads micro-batch `m` on `workers` threads, in slot order.
-    pub fn load(&self, m: u64) -> anyhow::Result<Vec<Sample>> {
-        let (_, idx) = self.batch_items(m);
+    /// `f(position, index)` for every index of `idx` on at most `workers` threads, results
+    /// in `idx` order; a panicking thread is an error.
+    fn par_map<T: Send>(
+        &self,
+        idx: &[usize],
+        f: impl Fn(usize, usize) -> T + Sync,
+    ) -> anyhow::Result<Vec<T>> {
         let workers = self.workers.max(1).min(idx.len().max(1));
-        let chunk = idx.len().div_ceil(workers);
-        let results: Vec<anyhow::Result<Vec<Sample>>> = std::thread::scope(|s| {
+        let chunk = idx.len().div_ceil(workers).max(1);
+        let f = &f;
+        std::thread::scope(|s| {
             let handles: Vec<_> = idx
-                .chunks(chunk.max(1))
+                .chunks(chunk)
                 .enumerate()
                 .map(|(c, part)| {
                     s.spawn(move || {
                         part.iter()
                             .enumerate()
-                            .map(|(k, &i)| self.sample(m, c * chunk + k, i))
-                            .collect::<anyhow::Result<Vec<Sample>>>()
+                            .map(|(k, &i)| f(c * chunk + k, i))
+                            .collect::<Vec<T>>()
                     })
                 })
                 .collect();
-            handles
-                .into_iter()
-                .map(|h| {
+            let mut out = Vec::with_capacity(idx.len());
+            for h in handles {
+                out.extend(
                     h.join()
-                        .unwrap_or_else(|_| Err(anyhow::anyhow!("a loader thread panicked")))
-                })
-                .collect()
-        });
-        let mut out = Vec::with_capacity(idx.len());
-        for r in results {
-            out.extend(r?);
-        }
-        Ok(out)
+                        .map_err(|_| anyhow::anyhow!("a loader thread panicked"))?,
+                );
+            }
+            Ok(out)
+        })
+    }
+
+    /// Loads micro-batch `m` on `workers` threads, in slot order.
+    pub fn load(&self, m: u64) -> anyhow::Result<Vec<Sample>> {
+        let (_, idx) = self.batch_items(m);
+        self.par_map(&idx, |slot, i| self.sample(m, slot, i))?
+            .into_iter()
+            .collect()
     }
 
     /// Decodes every item once, in order, on `workers` threads (feature caching); yields
@@ -203,22 +212,9 @@ impl Plan {
         let plan = self.clone();
         std::thread::spawn(move || {
             for part in indices.chunks(plan.workers.max(1) * 4) {
-                let loaded: Vec<(usize, anyhow::Result<Vec<f32>>)> = std::thread::scope(|s| {
-                    let hs: Vec<_> = part
-                        .iter()
-                        .map(|&i| {
-                            let plan = &plan;
-                            s.spawn(move || (i, plan.load_item(i)))
-                        })
-                        .collect();
-                    hs.into_iter()
-                        .map(|h| {
-                            h.join().unwrap_or_else(|_| {
-                                (usize::MAX, Err(anyhow::anyhow!("a loader thread panicked")))
-                            })
-                        })
-                        .collect()
-                });
+                let loaded = plan
+                    .par_map(part, |_, i| (i, plan.load_item(i)))
+                    .unwrap_or_else(|e| vec![(usize::MAX, Err(e))]);
                 for r in loaded {
                     if tx.send(r).is_err() {
                         return;

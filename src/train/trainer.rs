@@ -712,8 +712,7 @@ pub fn run(cfg: &TrainConfig, run_dir: &Path, opts: &RunOptions) -> anyhow::Resu
                                 &plan,
                                 &model.net,
                                 cfg.data.max_window_s,
-                                m,
-                                slot,
+                                (m, slot, s.item),
                             )
                         })
                         .collect(),
@@ -918,20 +917,20 @@ fn cached_samples(plan: &Plan, m: u64) -> Vec<Sample> {
         .collect()
 }
 
-/// A random crop of cached features to `max_s` seconds (in memory steps).
+/// A random crop of item `item`'s cached features to `max_s` seconds (in memory steps),
+/// drawn from slot `slot` of micro-batch `m` after its caption, as with audio.
 fn crop_cached(
     f: &ClipFeatures,
     plan: &Plan,
     net: &Net,
     max_s: f64,
-    m: u64,
-    slot: usize,
+    (m, slot, item): (u64, usize, usize),
 ) -> ClipFeatures {
     let len = f.len();
     match net.steps_for(max_s) {
         Some(max) if len > max => {
             let mut rng = plan.slot_rng(m, slot);
-            let _ = plan.pick_caption(0, &mut rng); // keep the caption draw first, as with audio
+            let _ = plan.pick_caption(item, &mut rng);
             let start = super::loader::below(&mut rng, (len - max + 1) as usize) as i64;
             f.narrow(start, max)
         }
