@@ -15,42 +15,11 @@ use soundscribe::model::convert_teacher::convert_teacher;
 use soundscribe::publish::{Message, Subscriber};
 
 mod common;
+mod publish_common;
+mod serve_common;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A 16 kHz mono WAV of `seconds`: a tone of `hz` with a noise burst every second.
-fn write_wav(path: &Path, seconds: f64, hz: f64) {
-    let rate = 16_000u32;
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    let n = (seconds * f64::from(rate)) as u32;
-    let mut x: u32 = 1;
-    for i in 0..n {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        let t = f64::from(i) / f64::from(rate);
-        let noise = if t.fract() < 0.2 {
-            (f64::from(x) / f64::from(u32::MAX) - 0.5) * 0.4
-        } else {
-            0.0
-        };
-        let s = 0.3 * (2.0 * std::f64::consts::PI * hz * t).sin() + noise;
-        w.write_sample((s * 32767.0) as i16).unwrap();
-    }
-    w.finalize().unwrap();
-}
+use publish_common::python;
+use serve_common::{free_port, serve_config, write_wav};
 
 /// A temporary directory with the converted golden teacher and WAV files.
 struct Setup {
@@ -78,36 +47,7 @@ impl Setup {
 
     /// Writes `serve.toml` with one real-time file source per `(id, wav)`.
     fn write_config(&self, sources: &[(&str, &Path)], endpoint: &str, extra: &str) -> PathBuf {
-        let mut text = String::new();
-        for (id, wav) in sources {
-            text.push_str(&format!(
-                "[[sources]]\nkind = \"file\"\nid = \"{id}\"\npath = \"{}\"\nrealtime = true\n\n",
-                wav.display()
-            ));
-        }
-        text.push_str(&format!(
-            r#"
-[windowing]
-window_s = 2.0
-hop_s = 1.0
-
-[model]
-dir = "{model}"
-device = "cpu"
-
-[decoding]
-strategy = "greedy"
-max_length = 6
-min_length = 1
-
-[publishing]
-endpoints = ["{endpoint}"]
-snapshot_endpoints = []
-heartbeat_s = 0.2
-{extra}
-"#,
-            model = self.model.display()
-        ));
+        let text = serve_config(sources, &self.model, endpoint, extra);
         let config = self.path("serve.toml");
         std::fs::write(&config, text).unwrap();
         config
@@ -546,12 +486,6 @@ fn a_daemon_restarted_after_sigkill_binds_its_stale_ipc_endpoint_again() {
     let (status, logs) = second.stop();
     assert!(status.success(), "{logs:#?}");
     assert!(!socket.exists(), "a clean stop removes the socket file");
-}
-
-fn python() -> PathBuf {
-    let py = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    assert!(py.exists(), "{} missing: run `make setup`", py.display());
-    py
 }
 
 fn pyzmq_subscriber(endpoint: &str, stall: bool, timeout_s: f64) -> Child {

@@ -10,48 +10,11 @@ use std::time::{Duration, Instant};
 use soundscribe::model::convert_teacher::convert_teacher;
 
 mod common;
+mod publish_common;
+mod serve_common;
 
-fn python() -> PathBuf {
-    let py = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    assert!(py.exists(), "{} missing: run `make setup`", py.display());
-    py
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A 16 kHz mono WAV of `seconds` (a tone with a noise burst every second).
-fn write_wav(path: &Path, seconds: f64) {
-    let rate = 16_000u32;
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    let n = (seconds * f64::from(rate)) as u32;
-    let mut x: u32 = 1;
-    for i in 0..n {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        let t = f64::from(i) / f64::from(rate);
-        let noise = if (t.fract()) < 0.2 {
-            (f64::from(x) / f64::from(u32::MAX) - 0.5) * 0.4
-        } else {
-            0.0
-        };
-        let s = 0.3 * (2.0 * std::f64::consts::PI * 440.0 * t).sin() + noise;
-        w.write_sample((s * 32767.0) as i16).unwrap();
-    }
-    w.finalize().unwrap();
-}
+use publish_common::python;
+use serve_common::{free_port, serve_config, write_wav};
 
 struct Setup {
     dir: tempfile::TempDir,
@@ -68,41 +31,12 @@ fn setup_with(seconds: f64, publishing_extra: &str) -> Setup {
     let model = dir.path().join("model");
     convert_teacher(&common::sources(&common::fixture_dir()), &model).unwrap();
     let wav = dir.path().join("clip.wav");
-    write_wav(&wav, seconds);
+    write_wav(&wav, seconds, 440.0);
     let endpoint = format!("tcp://127.0.0.1:{}", free_port());
     let config = dir.path().join("serve.toml");
     std::fs::write(
         &config,
-        format!(
-            r#"
-[[sources]]
-kind = "file"
-id = "clip"
-path = "{wav}"
-realtime = true
-
-[windowing]
-window_s = 2.0
-hop_s = 1.0
-
-[model]
-dir = "{model}"
-device = "cpu"
-
-[decoding]
-strategy = "greedy"
-max_length = 6
-min_length = 1
-
-[publishing]
-endpoints = ["{endpoint}"]
-snapshot_endpoints = []
-heartbeat_s = 0.2
-{publishing_extra}
-"#,
-            wav = wav.display(),
-            model = model.display()
-        ),
+        serve_config(&[("clip", &wav)], &model, &endpoint, publishing_extra),
     )
     .unwrap();
     Setup {
