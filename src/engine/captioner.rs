@@ -239,11 +239,7 @@ impl Captioner {
             return text.join(" ");
         }
         if let Some(tok) = &self.tokenizer {
-            let ids: Vec<u32> = tokens
-                .iter()
-                .filter_map(|&t| u32::try_from(t).ok())
-                .collect();
-            if let Ok(text) = tok.decode(&ids, true) {
+            if let Ok(text) = crate::model::student_tokenizer::decode_caption(tok, tokens) {
                 return normalize_caption(&text);
             }
         }

@@ -16,14 +16,19 @@ use super::validate::ValResult;
 /// The JSONL log of a run.
 pub const LOG_FILE: &str = "log.jsonl";
 
+/// The bars' look: `template`, or indicatif's default if the template were invalid.
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
+
 /// A progress bar of `len` items.
 pub fn bar(len: u64, what: &str) -> ProgressBar {
     let b = ProgressBar::new(len);
-    b.set_style(
-        ProgressStyle::with_template("{msg:>16} [{bar:30}] {pos}/{len} {per_sec} ETA {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
+    b.set_style(style(
+        "{msg:>16} [{bar:30}] {pos}/{len} {per_sec} ETA {eta}",
+    ));
     b.set_message(what.to_owned());
     b
 }
@@ -46,13 +51,9 @@ impl RunLog {
             .with_context(|| format!("{}: cannot open", path.display()))?;
         let bar = progress.then(|| {
             let b = ProgressBar::new(total);
-            b.set_style(
-                ProgressStyle::with_template(
-                    "train [{bar:30}] {pos}/{len} {msg} {per_sec} ETA {eta}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            );
+            b.set_style(style(
+                "train [{bar:30}] {pos}/{len} {msg} {per_sec} ETA {eta}",
+            ));
             b.set_position(start);
             b
         });

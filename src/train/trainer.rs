@@ -38,7 +38,7 @@ use crate::model::checkpoint::{
     MODEL_WEIGHTS,
 };
 use crate::model::student::Student;
-use crate::model::student_tokenizer::{load_tokenizer, special_tokens, train_bpe};
+use crate::model::student_tokenizer::{decode_caption, load_tokenizer, special_tokens, train_bpe};
 use crate::model::text::{SentenceEmbedder, TextEmbedder};
 use crate::model::traits::CaptionDecoder;
 
@@ -128,11 +128,7 @@ impl Model {
 
     /// Text of generated tokens, normalised as the engine does.
     pub fn detokenize(&self, tokens: &[i64]) -> String {
-        let ids: Vec<u32> = tokens
-            .iter()
-            .filter_map(|&t| u32::try_from(t).ok())
-            .collect();
-        normalize_caption(&self.tokenizer.decode(&ids, true).unwrap_or_default())
+        normalize_caption(&decode_caption(&self.tokenizer, tokens).unwrap_or_default())
     }
 
     /// Longest caption in tokens (decoder positions).
