@@ -200,8 +200,11 @@ fn checkpoint_writer_child() {
 
 #[test]
 fn kill_during_checkpoint_write_keeps_the_previous_one() {
-    let dir = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
     for attempt in 0..5u64 {
+        // A fresh directory per kill, as `train` never writes into a run that has
+        // checkpoints without `--resume` (which continues past the latest step).
+        let dir = root.path().join(format!("attempt-{attempt}"));
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args([
                 "--exact",
@@ -209,14 +212,14 @@ fn kill_during_checkpoint_write_keeps_the_previous_one() {
                 "--ignored",
                 "--test-threads=1",
             ])
-            .env("SOUNDSCRIBE_CKPT_CHILD_DIR", dir.path())
+            .env("SOUNDSCRIBE_CKPT_CHILD_DIR", &dir)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
         // Wait for a first complete checkpoint (slow machines), then kill at varying
         // moments so some kills land in the middle of a write.
-        let ckpts = Checkpoints::new(dir.path(), 3);
+        let ckpts = Checkpoints::new(&dir, 3);
         let t0 = std::time::Instant::now();
         while ckpts.list().unwrap().is_empty() && t0.elapsed() < Duration::from_secs(120) {
             std::thread::sleep(Duration::from_millis(20));

@@ -5,6 +5,8 @@
 //! `optimizer.safetensors` and `state.json`. It is written under a temporary name, every
 //! file and the directory are fsynced, and only then renamed into place, so a crash (even
 //! `kill -9`) mid-write leaves the previous checkpoints intact and the partial one ignored.
+//! Old checkpoints are renamed out of the `step-` namespace before they are deleted, so a
+//! crash mid-prune never leaves a `step-N` with files missing.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -104,6 +106,7 @@ pub struct Checkpoints {
 
 const PREFIX: &str = "step-";
 const TMP_PREFIX: &str = ".partial-";
+const TRASH_PREFIX: &str = ".removing-";
 
 impl Checkpoints {
     /// Checkpoints under `root`, keeping the newest `keep_last` (at least 1).
@@ -137,7 +140,8 @@ impl Checkpoints {
         sync(&tmp)?;
         let dest = self.root.join(&name);
         if dest.exists() {
-            fs::remove_dir_all(&dest).map_err(|e| err(&dest, e))?;
+            // Never leave a half-deleted `step-N`: move it aside whole, then delete it.
+            self.remove(&dest)?;
         }
         fs::rename(&tmp, &dest).map_err(|e| err(&dest, e))?;
         sync(&self.root)?;
@@ -173,22 +177,35 @@ impl Checkpoints {
     fn prune(&self) -> Result<(), CheckpointError> {
         let all = self.list()?;
         for old in &all[..all.len().saturating_sub(self.keep_last)] {
-            fs::remove_dir_all(old).map_err(|e| err(old, e))?;
+            self.remove(old)?;
         }
         for e in fs::read_dir(&self.root)
             .map_err(|e| err(&self.root, e))?
             .filter_map(Result::ok)
         {
-            let is_partial = e.file_name().to_string_lossy().starts_with(TMP_PREFIX);
-            let ours = e
-                .file_name()
-                .to_string_lossy()
-                .ends_with(&format!("-{}", std::process::id()));
+            let name = e.file_name().to_string_lossy().into_owned();
+            let is_partial = name.starts_with(TMP_PREFIX) || name.starts_with(TRASH_PREFIX);
+            let ours = name.ends_with(&format!("-{}", std::process::id()));
             if is_partial && !ours {
                 let _ = fs::remove_dir_all(e.path());
             }
         }
         Ok(())
+    }
+}
+
+impl Checkpoints {
+    /// Deletes checkpoint `dir` by first renaming it out of the `step-` namespace, so a kill
+    /// mid-delete leaves a `.removing-` directory that the next prune clears, never a
+    /// `step-N` with files missing.
+    fn remove(&self, dir: &Path) -> Result<(), CheckpointError> {
+        let name = dir.file_name().unwrap_or_default().to_string_lossy();
+        let trash = self
+            .root
+            .join(format!("{TRASH_PREFIX}{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&trash);
+        fs::rename(dir, &trash).map_err(|e| err(dir, e))?;
+        fs::remove_dir_all(&trash).map_err(|e| err(&trash, e))
     }
 }
 
