@@ -154,7 +154,8 @@ fn kill_9_then_resume_ends_with_the_parameters_of_an_uninterrupted_run() {
     std::fs::create_dir(d.join("data")).unwrap();
     dataset(&d.join("data"));
     convert_aisfx(&d.join("aisfx"));
-    let cfg = config(d, 40, 1000);
+    // 100 steps after the kill point: slack for a loaded machine to deliver the SIGKILL in time.
+    let cfg = config(d, 120, 1000);
 
     let straight = d.join("straight");
     train(&cfg, &straight, &[]);
