@@ -126,9 +126,7 @@ impl Checkpoints {
     ) -> Result<PathBuf, CheckpointError> {
         fs::create_dir_all(&self.root).map_err(|e| err(&self.root, e))?;
         let name = format!("{PREFIX}{:08}", state.step);
-        let tmp = self
-            .root
-            .join(format!("{TMP_PREFIX}{name}-{}", std::process::id()));
+        let tmp = self.scratch(TMP_PREFIX, &name);
         let _ = fs::remove_dir_all(&tmp);
         fs::create_dir(&tmp).map_err(|e| err(&tmp, e))?;
         write_tensors(&tmp.join("model.safetensors"), model)?;
@@ -140,7 +138,6 @@ impl Checkpoints {
         sync(&tmp)?;
         let dest = self.root.join(&name);
         if dest.exists() {
-            // Never leave a half-deleted `step-N`: move it aside whole, then delete it.
             self.remove(&dest)?;
         }
         fs::rename(&tmp, &dest).map_err(|e| err(&dest, e))?;
@@ -173,40 +170,47 @@ impl Checkpoints {
         Ok(self.list()?.pop())
     }
 
+    /// This process's scratch directory `PREFIX NAME -PID` for checkpoint `name`.
+    fn scratch(&self, prefix: &str, name: &str) -> PathBuf {
+        self.root
+            .join(format!("{prefix}{name}{}", scratch_suffix()))
+    }
+
     /// Removes all but the newest `keep_last` checkpoints, and partial ones left by crashes.
     fn prune(&self) -> Result<(), CheckpointError> {
         let all = self.list()?;
         for old in &all[..all.len().saturating_sub(self.keep_last)] {
             self.remove(old)?;
         }
+        let ours = scratch_suffix();
         for e in fs::read_dir(&self.root)
             .map_err(|e| err(&self.root, e))?
             .filter_map(Result::ok)
         {
             let name = e.file_name().to_string_lossy().into_owned();
             let is_partial = name.starts_with(TMP_PREFIX) || name.starts_with(TRASH_PREFIX);
-            let ours = name.ends_with(&format!("-{}", std::process::id()));
-            if is_partial && !ours {
+            if is_partial && !name.ends_with(&ours) {
                 let _ = fs::remove_dir_all(e.path());
             }
         }
         Ok(())
     }
-}
 
-impl Checkpoints {
     /// Deletes checkpoint `dir` by first renaming it out of the `step-` namespace, so a kill
     /// mid-delete leaves a `.removing-` directory that the next prune clears, never a
     /// `step-N` with files missing.
     fn remove(&self, dir: &Path) -> Result<(), CheckpointError> {
         let name = dir.file_name().unwrap_or_default().to_string_lossy();
-        let trash = self
-            .root
-            .join(format!("{TRASH_PREFIX}{name}-{}", std::process::id()));
+        let trash = self.scratch(TRASH_PREFIX, &name);
         let _ = fs::remove_dir_all(&trash);
         fs::rename(dir, &trash).map_err(|e| err(dir, e))?;
         fs::remove_dir_all(&trash).map_err(|e| err(&trash, e))
     }
+}
+
+/// Ends the names of this process's scratch directories, so prune leaves its own alone.
+fn scratch_suffix() -> String {
+    format!("-{}", std::process::id())
 }
 
 /// Reads the checkpoint in `dir`.
