@@ -5,15 +5,12 @@ use std::process::Command;
 
 mod train_common;
 
-use train_common::{bin, check, convert_aisfx, dataset, json_lines};
+use train_common::{bin, check, json_lines, workspace};
 
 #[test]
 fn the_retrieval_baseline_finds_same_class_neighbours_and_scores_with_eval() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = workspace(true);
     let d = dir.path();
-    std::fs::create_dir(d.join("data")).unwrap();
-    dataset(&d.join("data"));
-    convert_aisfx(&d.join("aisfx"));
     let out = Command::new(bin())
         .args(["baseline", "--aisfx"])
         .arg(d.join("aisfx"))

@@ -12,7 +12,7 @@ mod common;
 mod train_common;
 
 use soundscribe::model::convert_teacher::convert_teacher;
-use train_common::{bin, check, convert_aisfx, dataset, log_records, tiny_student_toml};
+use train_common::{bin, check, log_records, tiny_student_toml, workspace};
 
 fn config(dir: &Path, w_seq: f64) -> PathBuf {
     config_with(dir, "teacher", "contrastive", w_seq)
@@ -58,11 +58,8 @@ w_enc = 1.0
 
 #[test]
 fn encoder_kd_aligns_the_student_with_the_teacher_on_held_out_clips() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = workspace(true);
     let d = dir.path();
-    std::fs::create_dir(d.join("data")).unwrap();
-    dataset(&d.join("data"));
-    convert_aisfx(&d.join("aisfx"));
     convert_teacher(&common::sources(&common::fixture_dir()), &d.join("teacher")).unwrap();
     // Audio-only clips: the training clips of two classes again, without captions.
     let extra = d.join("audio-only");

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 mod train_common;
 
 use train_common::{
-    bin, check, convert_aisfx, dataset, json_lines, log_records, root, tiny_student_toml, CLASSES,
+    bin, check, json_lines, log_records, root, tiny_student_toml, workspace, CLASSES,
 };
 
 fn config(dir: &Path, max_steps: u64, every: u64) -> PathBuf {
@@ -68,21 +68,14 @@ fn train(cfg: &Path, run: &Path, extra: &[&str]) -> std::process::Output {
         .args(extra)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "train failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    check(&out);
     out
 }
 
 #[test]
 fn a_tiny_student_learns_to_name_four_sound_classes() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = workspace(true);
     let d = dir.path();
-    std::fs::create_dir(d.join("data")).unwrap();
-    dataset(&d.join("data"));
-    convert_aisfx(&d.join("aisfx"));
     let cfg = config(d, 300, 60);
     let run = d.join("run");
     train(&cfg, &run, &[]);
@@ -149,11 +142,8 @@ fn a_tiny_student_learns_to_name_four_sound_classes() {
 
 #[test]
 fn kill_9_then_resume_ends_with_the_parameters_of_an_uninterrupted_run() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = workspace(true);
     let d = dir.path();
-    std::fs::create_dir(d.join("data")).unwrap();
-    dataset(&d.join("data"));
-    convert_aisfx(&d.join("aisfx"));
     // 100 steps after the kill point: slack for a loaded machine to deliver the SIGKILL in time.
     let cfg = config(d, 120, 1000);
 
@@ -210,11 +200,8 @@ fn kill_9_then_resume_ends_with_the_parameters_of_an_uninterrupted_run() {
 
 #[test]
 fn audio_side_augmentation_turns_the_encoder_cache_off_and_trains() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = workspace(true);
     let d = dir.path();
-    std::fs::create_dir(d.join("data")).unwrap();
-    dataset(&d.join("data"));
-    convert_aisfx(&d.join("aisfx"));
     let base = std::fs::read_to_string(config(d, 20, 1000)).unwrap();
     let cfg = d.join("augment.toml");
     std::fs::write(

@@ -11,14 +11,12 @@ mod train_common;
 
 use soundscribe::model::convert_teacher::convert_teacher;
 use soundscribe::model::student_tokenizer::train_bpe;
-use train_common::{bin, check, dataset, log_records, CLASSES};
+use train_common::{bin, check, log_records, workspace, CLASSES};
 
 #[test]
 fn the_teacher_trains_with_beats_frozen_and_its_export_captions() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = workspace(false);
     let d = dir.path();
-    std::fs::create_dir(d.join("data")).unwrap();
-    dataset(&d.join("data"));
     let teacher = d.join("teacher");
     convert_teacher(&common::sources(&common::fixture_dir()), &teacher).unwrap();
     let captions = CLASSES.iter().flat_map(|(_, c)| c.iter().copied());

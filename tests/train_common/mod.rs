@@ -121,6 +121,18 @@ pub fn dataset(dir: &Path) {
     }
 }
 
+/// A temporary work directory holding the generated dataset in `data/` and, with
+/// `aisfx`, the converted aisfx encoder in `aisfx/`.
+pub fn workspace(aisfx: bool) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    dataset(&dir.path().join("data"));
+    if aisfx {
+        convert_aisfx(&dir.path().join("aisfx"));
+    }
+    dir
+}
+
 pub fn convert_aisfx(out: &Path) {
     let ck = root().join("assets/aisfx/checkpoint.pth");
     assert!(
