@@ -94,6 +94,31 @@ log_every = 10
     }
     assert!(moved > 10, "only {moved} tensors were trained");
 
+    // The last validation scored the network as it ended, Conformer included: a run that
+    // starts from the exported model scores the same before its first update.
+    let again = d.join("again.toml");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("init = \"teacher\"", "init = \"run/final\"")
+        .replace("max_steps = 60", "max_steps = 1");
+    std::fs::write(&again, text).unwrap();
+    let out = Command::new(bin())
+        .args(["train", "--no-progress", "--config"])
+        .arg(&again)
+        .arg("--run-dir")
+        .arg(d.join("again"))
+        .output()
+        .unwrap();
+    check(&out);
+    let start = log_records(&d.join("again"), "val")[0]["metrics"]["loss"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (start - vals[2]).abs() < 1e-4,
+        "final validation loss {} but the exported model scores {start}",
+        vals[2]
+    );
+
     let out = Command::new(bin())
         .args(["caption", "--strategy", "greedy", "--model"])
         .arg(run.join("final"))

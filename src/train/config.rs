@@ -332,6 +332,17 @@ pub struct ValidateSection {
     pub at_start: bool,
 }
 
+impl ValidateSection {
+    /// How many of `available` validation clips are scored (`max_clips`, 0 for all).
+    pub fn clips(&self, available: usize) -> usize {
+        if self.max_clips > 0 {
+            self.max_clips.min(available)
+        } else {
+            available
+        }
+    }
+}
+
 impl Default for ValidateSection {
     fn default() -> Self {
         ValidateSection {

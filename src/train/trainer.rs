@@ -590,22 +590,28 @@ pub fn run(cfg: &TrainConfig, run_dir: &Path, opts: &RunOptions) -> anyhow::Resu
     } else {
         None
     };
+    // Only the clips validation scores are encoded.
     let val_plan = Plan {
-        items: Arc::new(val_items.clone()),
+        items: Arc::new(val_items[..cfg.validate.clips(val_items.len())].to_vec()),
         max_samples,
         ..(*plan).clone()
     };
-    // Cached validation features cover up to the model's longest window (the cache is
-    // shared with training, which crops in memory steps); uncached clips are cut to the
-    // training window.
-    let val_features: Option<Vec<ClipFeatures>> = if val_items.is_empty() {
-        None
-    } else {
-        let limit = if use_cache { max_model } else { max_samples };
-        Some(clip_features_all(
-            &model.net, &val_plan, limit, cache, false,
-        )?)
-    };
+    // Validation features that stop at the frozen CNN (a student's aisfx steps) are computed
+    // once; any others pass through weights being trained (the teacher's Conformer, a
+    // trained CNN), so they are computed afresh at each validation, or the score would mix
+    // the starting encoder with the trained decoder. Cached features cover up to the model's
+    // longest window (the cache is shared with training, which crops in memory steps);
+    // uncached clips are cut to the training window.
+    let val_limit = if use_cache { max_model } else { max_samples };
+    let val_features_fixed = matches!(model.net, Net::Student(_)) && cnn_frozen;
+    let fixed_val_features: Option<Vec<ClipFeatures>> =
+        if val_plan.items.is_empty() || !val_features_fixed {
+            None
+        } else {
+            Some(clip_features_all(
+                &model.net, &val_plan, val_limit, cache, false,
+            )?)
+        };
 
     // Resume.
     let mut step = 0u64;
@@ -663,12 +669,20 @@ pub fn run(cfg: &TrainConfig, run_dir: &Path, opts: &RunOptions) -> anyhow::Resu
 
     let run_validation =
         |text: Option<&mut TextTargets>, step: u64| -> anyhow::Result<Option<ValResult>> {
-            let Some(feats) = &val_features else {
+            if val_plan.items.is_empty() {
                 return Ok(None);
+            }
+            let fresh;
+            let feats = match &fixed_val_features {
+                Some(f) => f,
+                None => {
+                    fresh = clip_features_all(&model.net, &val_plan, val_limit, cache, false)?;
+                    &fresh
+                }
             };
             let v = validate(
                 &model,
-                &val_items,
+                &val_plan.items,
                 feats,
                 cfg,
                 text,
@@ -765,7 +779,7 @@ pub fn run(cfg: &TrainConfig, run_dir: &Path, opts: &RunOptions) -> anyhow::Resu
             )?;
         }
         log.tick(step, parts.get("loss").copied().unwrap_or(f64::NAN));
-        let validate_now = val_features.is_some()
+        let validate_now = !val_plan.items.is_empty()
             && (step.is_multiple_of(every_val) || step == cfg.optim.max_steps);
         let val = if validate_now {
             run_validation(text.as_mut(), step)?

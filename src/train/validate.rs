@@ -54,11 +54,7 @@ pub fn validate(
     step: u64,
 ) -> anyhow::Result<ValResult> {
     let _g = tch::no_grad_guard();
-    let n = if cfg.validate.max_clips > 0 {
-        cfg.validate.max_clips.min(items.len())
-    } else {
-        items.len()
-    };
+    let n = cfg.validate.clips(items.len());
     let embedder: Option<&dyn TextEmbedder> = text.map(|t| t.embedder() as &dyn TextEmbedder);
     let detok = |t: &[i64]| model.detokenize(t);
     let mut loss_sum = 0.0;
