@@ -247,33 +247,32 @@ impl Captioner {
         format!("<ids {}>", ids.join(" "))
     }
 
-    /// The model's clip embedding of one window (`None` for models without one); used
-    /// as the encoder-level distillation target.
-    pub fn clip_embedding(&self, window: &[f32]) -> Result<Option<Tensor>, EngineError> {
-        fn embed<M: AudioEncoder>(
-            m: &M,
-            d: Device,
-            w: &[f32],
-        ) -> Result<Option<Tensor>, EngineError> {
-            let _guard = tch::no_grad_guard();
-            let wave = Tensor::from_slice(w).view([1, w.len() as i64]).to_device(d);
-            Ok(m.encode(&wave)?
-                .clip_embed
-                .map(|e| e.squeeze_dim(0).to_device(Device::Cpu)))
-        }
-        match &self.model {
-            Loaded::Teacher(m) => embed(&m.teacher, m.teacher.device(), window),
-            Loaded::Seed2(m) => embed(&m.student, m.student.device(), window),
-            Loaded::Student(m) => embed(&m.student, m.vs.device(), window),
-        }
-    }
-
     /// Captions windows of equal length (mono samples at [`Captioner::sample_rate`]).
     pub fn caption(
         &self,
         windows: &[&[f32]],
         seed: u64,
     ) -> Result<(Vec<Decided>, StageTimes), EngineError> {
+        let (decided, times, _) = self.run(windows, seed)?;
+        Ok((decided, times))
+    }
+
+    /// Captions windows and returns the model's clip embeddings from the same encoder pass,
+    /// (B, E) on the CPU (`None` for models without one): a teacher's distillation targets.
+    pub fn caption_and_embed(
+        &self,
+        windows: &[&[f32]],
+        seed: u64,
+    ) -> Result<(Vec<Decided>, Option<Tensor>), EngineError> {
+        let (decided, _, embed) = self.run(windows, seed)?;
+        Ok((decided, embed.map(|e| e.to_device(Device::Cpu))))
+    }
+
+    fn run(
+        &self,
+        windows: &[&[f32]],
+        seed: u64,
+    ) -> Result<(Vec<Decided>, StageTimes, Option<Tensor>), EngineError> {
         match &self.model {
             Loaded::Teacher(m) => self.caption_with(&m.teacher, m.teacher.device(), windows, seed),
             Loaded::Seed2(m) => self.caption_with(&m.student, m.student.device(), windows, seed),
@@ -287,7 +286,7 @@ impl Captioner {
         device: Device,
         windows: &[&[f32]],
         seed: u64,
-    ) -> Result<(Vec<Decided>, StageTimes), EngineError> {
+    ) -> Result<(Vec<Decided>, StageTimes, Option<Tensor>), EngineError> {
         let _guard = tch::no_grad_guard();
         let len = windows.first().map_or(0, |w| w.len());
         if windows.iter().any(|w| w.len() != len) {
@@ -310,7 +309,7 @@ impl Captioner {
             decide(model, &memory, &self.decoding, seed, &detok, audio)?;
         times.decode = decode;
         times.rerank = rerank;
-        Ok((decided, times))
+        Ok((decided, times, memory.clip_embed))
     }
 }
 

@@ -54,8 +54,6 @@ impl TeacherTargets {
             ..DecodingConfig::default()
         };
         let spec = ModelSpec::read(&d.teacher)?;
-        let captioner = Captioner::load(&d.teacher, device, &decoding, None)
-            .with_context(|| format!("distill.teacher {}", d.teacher.display()))?;
         let has_text = match &spec.model {
             ModelKind::Seed2(_) => d
                 .teacher
@@ -75,8 +73,8 @@ impl TeacherTargets {
             d.beams
         );
         let cache = TensorCache::new(cache_dir.join("teacher"));
-        let rate = captioner.sample_rate();
-        let (lo, hi) = captioner.window_limits();
+        // Loaded at the first clip the cache does not hold.
+        let mut teacher: Option<Captioner> = None;
         let mut by_clip = HashMap::new();
         let bar = progress.then(|| super::log::bar(items.len() as u64, "teacher targets"));
         let mut computed = 0usize;
@@ -95,18 +93,28 @@ impl TeacherTargets {
             let entry = match hit {
                 Some(e) => e,
                 None => {
-                    let mut wave = load_clip(&item.audio, rate, item.start, item.end)?;
+                    let captioner = match &mut teacher {
+                        Some(c) => c,
+                        slot @ None => slot.insert(
+                            Captioner::load(&d.teacher, device, &decoding, None).with_context(
+                                || format!("distill.teacher {}", d.teacher.display()),
+                            )?,
+                        ),
+                    };
+                    let (lo, hi) = captioner.window_limits();
+                    let mut wave =
+                        load_clip(&item.audio, captioner.sample_rate(), item.start, item.end)?;
                     wave.truncate(hi);
                     if wave.len() < lo {
                         wave.resize(lo, 0.0);
                     }
-                    let embed = captioner.clip_embedding(&wave)?.ok_or_else(|| {
+                    let (decided, embed) = captioner.caption_and_embed(&[&wave], 0)?;
+                    let embed = embed.map(|e| e.squeeze_dim(0)).ok_or_else(|| {
                         anyhow!(
                             "{}: the teacher has no clip embedding for encoder-level KD",
                             d.teacher.display()
                         )
                     })?;
-                    let (decided, _) = captioner.caption(&[&wave], 0)?;
                     let caption = decided
                         .first()
                         .and_then(|x| x.ranked.first())
