@@ -192,6 +192,27 @@ fn nan_and_inf_are_sanitised_and_counted() {
 }
 
 #[test]
+fn offline_decoding_names_a_file_with_non_finite_samples() {
+    // Training clips and the dataset builder refuse such a file rather than feed NaN on.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nan.wav");
+    let mut samples = vec![0.1f32; 16_000];
+    samples[8_000] = f32::NAN;
+    std::fs::write(
+        &path,
+        wav_bytes(spec(2, hound::SampleFormat::Float), &samples),
+    )
+    .unwrap();
+    let err = soundscribe::audio::file::decode_mono(&path, 16_000, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("nan.wav") && err.contains("not finite"),
+        "{err}"
+    );
+}
+
+#[test]
 fn pcm_with_zero_channels_or_rate_is_an_error() {
     let src = || Box::new(Cursor::new(vec![0u8; 8])) as Box<dyn std::io::Read + Send>;
     let e = PcmReader::new(Path::new("pipe"), src(), PcmFormat::S16le, 16_000, 0)

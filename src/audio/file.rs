@@ -150,8 +150,8 @@ const DECODE_CHUNK: usize = 4096;
 
 /// Decodes the file at `path`, averages its channels and resamples to `rate` Hz (delay
 /// removed, so sample n is at n / rate). With `max_input_s`, reading stops once that much
-/// input has been decoded (in whole reads of 4,096 frames). Training clips and the dataset
-/// builder both read audio this way.
+/// input has been decoded (in whole reads of 4,096 frames). A non-finite sample is an error.
+/// Training clips and the dataset builder both read audio this way.
 pub fn decode_mono(
     path: &Path,
     rate: u32,
@@ -175,6 +175,10 @@ pub fn decode_mono(
             buf.chunks_exact(channels)
                 .map(|f| f.iter().sum::<f32>() / channels as f32),
         );
+        // The FFT resampler must only see finite input.
+        if mono.iter().any(|v| !v.is_finite()) {
+            return Err(AudioError::format(path, "decoded samples are not finite"));
+        }
         resampler.process(&mono, &mut out);
     }
     resampler.flush(&mut out);

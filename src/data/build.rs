@@ -473,7 +473,8 @@ fn decode_all(sources: &[Source], clips_dir: &Path, jobs: usize) -> Vec<Clipped>
 fn clip_source(src: &Source, clips_dir: &Path) -> Clipped {
     let max_in = MAX_CLIP_S * (MAX_SEGMENTS as f64 + 1.0);
     // Decoder errors already name the file.
-    let wave = decode_mono(&src.path, max_in)?;
+    let wave = crate::audio::file::decode_mono(&src.path, RATE, Some(max_in))
+        .map_err(|e| e.to_string())?;
     let Some((start, end)) = trim_bounds(&wave) else {
         return Ok(Vec::new());
     };
@@ -493,19 +494,6 @@ fn clip_source(src: &Source, clips_dir: &Path) -> Clipped {
         let path = clips_dir.join(format!("{stem}_{k}.wav"));
         write_wav(&path, seg).map_err(|e| format!("{}: {e}", path.display()))?;
         out.push((name, seg.len()));
-    }
-    Ok(out)
-}
-
-/// Decodes up to `max_s` seconds of `path` to mono at [`RATE`]; errors name the file.
-fn decode_mono(path: &Path, max_s: f64) -> Result<Vec<f32>, String> {
-    let out =
-        crate::audio::file::decode_mono(path, RATE, Some(max_s)).map_err(|e| e.to_string())?;
-    if out.iter().any(|v| !v.is_finite()) {
-        return Err(format!(
-            "{}: decoded samples are not finite",
-            path.display()
-        ));
     }
     Ok(out)
 }
