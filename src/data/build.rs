@@ -16,10 +16,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use rand_chacha::ChaCha8Rng;
-use rand_core::{RngCore, SeedableRng};
+use rand_core::SeedableRng;
 
 use super::rules::{Rules, RulesError};
 use crate::train::data::AUDIO_EXTENSIONS;
+use crate::train::draw::{below, shuffle};
 use crate::train::mixup::mix;
 
 /// Output sample rate (the aisfx encoder's).
@@ -575,17 +576,10 @@ fn read_wav(path: &Path) -> Result<Vec<f32>, BuildError> {
         .map_err(|e| io_err(path, e))
 }
 
-fn below(rng: &mut ChaCha8Rng, n: usize) -> usize {
-    (rng.next_u64() % n.max(1) as u64) as usize
-}
-
 /// 3–5 distinct phrases (all when fewer), in random order.
 fn pick_captions(phrases: &[String], rng: &mut ChaCha8Rng) -> Vec<String> {
     let mut v = phrases.to_vec();
-    for i in (1..v.len()).rev() {
-        let j = below(rng, i + 1);
-        v.swap(i, j);
-    }
+    shuffle(&mut v, rng);
     let k = 3 + below(rng, 3);
     v.truncate(k.min(v.len()));
     v

@@ -8,23 +8,12 @@ use std::sync::Arc;
 
 use crossbeam_channel::{bounded, Receiver};
 use rand_chacha::ChaCha8Rng;
-use rand_core::{RngCore, SeedableRng};
 
 use super::clip::load_clip;
 use super::data::Item;
+pub use super::draw::rng_for;
+use super::draw::{below, shuffle, unit};
 use super::mixup::{random_mix, MixCaptioner};
-
-/// A generator for `(seed, a, b)`: independent streams of one seed.
-pub fn rng_for(seed: u64, a: u64, b: u64) -> ChaCha8Rng {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(a.wrapping_mul(1 << 20).wrapping_add(b));
-    rng
-}
-
-/// A uniform index below `n` (n > 0).
-pub fn below(rng: &mut ChaCha8Rng, n: usize) -> usize {
-    (rng.next_u64() % n as u64) as usize
-}
 
 /// Mix-up settings.
 #[derive(Debug, Clone)]
@@ -88,10 +77,7 @@ impl Plan {
         let per = self.batches_per_epoch();
         let (epoch, b) = (m / per, (m % per) as usize);
         let mut order: Vec<usize> = (0..self.items.len()).collect();
-        let mut rng = rng_for(self.seed, u64::MAX, epoch);
-        for i in (1..order.len()).rev() {
-            order.swap(i, below(&mut rng, i + 1));
-        }
+        shuffle(&mut order, &mut rng_for(self.seed, u64::MAX, epoch));
         let n = self.batch_len();
         (epoch, order[b * n..(b + 1) * n].to_vec())
     }
@@ -130,8 +116,7 @@ impl Plan {
         let caption = self.pick_caption(i, &mut rng);
         let wave = self.crop(self.load_item(i)?, &mut rng);
         if let Some(mix) = &self.mixup {
-            let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-            if u < mix.prob && self.items.len() > 1 {
+            if unit(&mut rng) < mix.prob && self.items.len() > 1 {
                 let j = (i + 1 + below(&mut rng, self.items.len() - 1)) % self.items.len();
                 let other_caption = self.pick_caption(j, &mut rng);
                 let other = self.crop(self.load_item(j)?, &mut rng);

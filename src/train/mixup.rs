@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use rand_chacha::ChaCha8Rng;
-use rand_core::RngCore;
+
+use super::draw::{below, unit};
 
 /// Mean power of `x` (0 for silence or an empty clip).
 pub fn mean_power(x: &[f32]) -> f64 {
@@ -40,10 +41,9 @@ pub fn mix(a: &[f32], b: &[f32], ratio_db: f64, offset: usize) -> (Vec<f32>, f64
 
 /// Draws r ~ U(−max_db, max_db) and an offset, then mixes.
 pub fn random_mix(a: &[f32], b: &[f32], max_db: f64, rng: &mut ChaCha8Rng) -> (Vec<f32>, f64) {
-    let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-    let ratio = (2.0 * u - 1.0) * max_db;
+    let ratio = (2.0 * unit(rng) - 1.0) * max_db;
     let room = a.len().abs_diff(b.len());
-    let offset = (rng.next_u64() % (room as u64 + 1)) as usize;
+    let offset = below(rng, room + 1);
     (mix(a, b, ratio, offset).0, ratio)
 }
 
@@ -149,7 +149,7 @@ impl MixCaptioner {
         candidates.extend(rule_mixes(long, short));
         let pick = |range: std::ops::Range<usize>, rng: &mut ChaCha8Rng| -> Option<String> {
             let good: Vec<&String> = candidates[range].iter().filter(|c| ok(c)).collect();
-            (!good.is_empty()).then(|| good[(rng.next_u64() % good.len() as u64) as usize].clone())
+            (!good.is_empty()).then(|| good[below(rng, good.len())].clone())
         };
         pick(0..first_rule, rng)
             .or_else(|| {
@@ -203,6 +203,7 @@ mod tests {
     use rand_core::SeedableRng;
 
     use super::*;
+    use rand_core::RngCore;
 
     fn tone(len: usize, freq: f32, amp: f32) -> Vec<f32> {
         (0..len)

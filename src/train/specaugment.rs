@@ -2,7 +2,6 @@
 //! time masks of 0–12 % of the frames each), drawn from a seeded generator.
 
 use rand_chacha::ChaCha8Rng;
-use rand_core::RngCore;
 use tch::Tensor;
 
 /// Mask counts and widths.
@@ -31,7 +30,7 @@ impl Default for SpecAugment {
 
 /// A uniform integer in `0..=max`.
 fn upto(rng: &mut ChaCha8Rng, max: usize) -> usize {
-    (rng.next_u64() % (max as u64 + 1)) as usize
+    super::draw::below(rng, max + 1)
 }
 
 /// One mask: `(axis, start, width)` with axis 0 = time, 1 = frequency.

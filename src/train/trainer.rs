@@ -941,7 +941,7 @@ fn crop_cached(
         Some(max) if len > max => {
             let mut rng = plan.slot_rng(m, slot);
             let _ = plan.pick_caption(item, &mut rng);
-            let start = super::loader::below(&mut rng, (len - max + 1) as usize) as i64;
+            let start = super::draw::below(&mut rng, (len - max + 1) as usize) as i64;
             f.narrow(start, max)
         }
         _ => f.narrow(0, len),
