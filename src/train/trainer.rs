@@ -11,7 +11,7 @@
 //! exactly. Checkpoints, validation with decoding and caption metrics, the best and the
 //! final model directories, a JSONL log and a progress bar complete the run.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -337,6 +337,7 @@ impl TextTargets {
     /// Embeds every text not yet cached (in batches of 64); returns how many were new.
     pub fn warm(&mut self, texts: &[String]) -> anyhow::Result<usize> {
         let mut todo: Vec<String> = Vec::new();
+        let mut queued: HashSet<&str> = HashSet::new();
         for t in texts {
             if self.memo.contains_key(t) {
                 continue;
@@ -347,7 +348,7 @@ impl TextTargets {
                 .and_then(|m| m.get("v").map(Tensor::shallow_clone))
             {
                 self.memo.insert(t.clone(), v);
-            } else if !todo.contains(t) {
+            } else if queued.insert(t) {
                 todo.push(t.clone());
             }
         }
@@ -455,14 +456,20 @@ pub fn run(cfg: &TrainConfig, run_dir: &Path, opts: &RunOptions) -> anyhow::Resu
             opts.progress,
         )?);
     }
-    let mut captions: Vec<String> = train_items
+    let captions: Vec<String> = train_items
         .iter()
         .flat_map(|i| i.captions.iter().cloned())
         .collect();
-    if let Some(t) = &targets {
-        captions.extend(t.pseudo_captions().map(str::to_owned));
-    }
-    let (model, encoder_id) = build_model(cfg, device, run_dir, &captions)?;
+    let pseudo: Vec<String> = targets
+        .iter()
+        .flat_map(|t| t.pseudo_captions().map(str::to_owned))
+        .collect();
+    let (model, encoder_id) = build_model(
+        cfg,
+        device,
+        run_dir,
+        &[captions.as_slice(), &pseudo].concat(),
+    )?;
     let tok_path = run_dir.join(RUN_TOKENIZER);
     if !tok_path.is_file() {
         model
