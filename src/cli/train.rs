@@ -108,12 +108,7 @@ pub(super) fn distill(args: &DistillArgs) -> anyhow::Result<ExitCode> {
     let mut cfg = load(&args.student_config)?;
     match (&mut cfg.distill, &args.teacher) {
         (Some(d), Some(t)) => d.teacher = t.clone(),
-        (None, Some(t)) => {
-            cfg.distill = Some(toml::from_str::<DistillSection>(&format!(
-                "teacher = {:?}",
-                t.display().to_string()
-            ))?)
-        }
+        (None, Some(t)) => cfg.distill = Some(DistillSection::new(t.clone())),
         (Some(_), None) => {}
         (None, None) => anyhow::bail!(
             "{}: no [distill] section and no --teacher",

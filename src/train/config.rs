@@ -408,6 +408,21 @@ pub struct DistillSection {
     pub beams: usize,
 }
 
+impl DistillSection {
+    /// Distillation from `teacher` with every other setting at its default.
+    pub fn new(teacher: PathBuf) -> Self {
+        DistillSection {
+            teacher,
+            encoder_loss: EncoderKd::default(),
+            width: kd_width(),
+            w_sup: one(),
+            w_seq: one(),
+            w_enc: one(),
+            beams: three(),
+        }
+    }
+}
+
 fn kd_width() -> i64 {
     1024
 }
@@ -641,5 +656,17 @@ impl TrainConfig {
             max_window_samples: (arch.max_window_s * crate::features::aisfx_mel::SAMPLE_RATE as f64)
                 as i64,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distill_section_new_matches_the_toml_defaults() {
+        // `distill --teacher DIR` without a [distill] section gets what the file would.
+        let parsed: DistillSection = toml::from_str("teacher = \"dir\"").unwrap();
+        assert_eq!(parsed, DistillSection::new(PathBuf::from("dir")));
     }
 }
