@@ -47,8 +47,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    /// The file could not be read.
-    pub fn io(path: &Path, err: &std::io::Error) -> Self {
+    pub(super) fn io(path: &Path, err: &std::io::Error) -> Self {
         ConfigError {
             path: path.to_owned(),
             problems: vec![Located {
@@ -60,8 +59,7 @@ impl ConfigError {
         }
     }
 
-    /// The TOML could not be parsed into the typed config (one located problem).
-    pub fn parse(path: &Path, text: &str, err: &toml::de::Error) -> Self {
+    pub(super) fn parse(path: &Path, text: &str, err: &toml::de::Error) -> Self {
         let (line, column, field) = match err.span() {
             Some(span) => {
                 let (l, c) = locate::line_col(text, span.start);
@@ -81,8 +79,7 @@ impl ConfigError {
         }
     }
 
-    /// Validation found `issues`; each is located in `text` by its field path.
-    pub fn invalid(path: &Path, text: &str, issues: Vec<ConfigIssue>) -> Self {
+    pub(super) fn invalid(path: &Path, text: &str, issues: Vec<ConfigIssue>) -> Self {
         let problems = issues
             .into_iter()
             .map(|issue| {

@@ -16,6 +16,7 @@ mod windowing;
 
 use std::path::Path;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub use decoding::{DecodingConfig, DecodingStrategy, RerankConfig};
@@ -26,6 +27,34 @@ pub use model::{DeviceChoice, ModelConfig};
 pub use publishing::PublishingConfig;
 pub use sources::{DeviceSource, FileSource, PcmFormat, PcmSource, SourceConfig};
 pub use windowing::{Overflow, WindowingConfig};
+
+/// Reads the TOML file at `path` as a `T`, lets `prepare` adjust it (e.g. resolve relative
+/// paths), then validates it; errors name the file and, where they can, line and field.
+pub fn load_toml<T: DeserializeOwned>(
+    path: &Path,
+    prepare: impl FnOnce(&mut T),
+    validate: impl FnOnce(&T) -> Vec<ConfigIssue>,
+) -> Result<T, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::io(path, &e))?;
+    parse_toml(&text, path, prepare, validate)
+}
+
+/// [`load_toml`] on `text` already read; `origin` names the file in error messages.
+fn parse_toml<T: DeserializeOwned>(
+    text: &str,
+    origin: &Path,
+    prepare: impl FnOnce(&mut T),
+    validate: impl FnOnce(&T) -> Vec<ConfigIssue>,
+) -> Result<T, ConfigError> {
+    let mut value: T = toml::from_str(text).map_err(|e| ConfigError::parse(origin, text, &e))?;
+    prepare(&mut value);
+    let issues = validate(&value);
+    if issues.is_empty() {
+        Ok(value)
+    } else {
+        Err(ConfigError::invalid(origin, text, issues))
+    }
+}
 
 /// The whole configuration of `soundscribe serve`, as read from one TOML file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -50,20 +79,12 @@ pub struct Config {
 impl Config {
     /// Reads, parses and validates the TOML file at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::io(path, &e))?;
-        Config::from_toml(&text, path)
+        load_toml(path, |_| {}, Config::validate)
     }
 
     /// Parses and validates TOML `text`; `origin` names the file in error messages.
     pub fn from_toml(text: &str, origin: &Path) -> Result<Config, ConfigError> {
-        let config: Config =
-            toml::from_str(text).map_err(|e| ConfigError::parse(origin, text, &e))?;
-        let issues = config.validate();
-        if issues.is_empty() {
-            Ok(config)
-        } else {
-            Err(ConfigError::invalid(origin, text, issues))
-        }
+        parse_toml(text, origin, |_| {}, Config::validate)
     }
 
     /// Checks what types alone cannot; returns every problem found, not just the first.

@@ -448,16 +448,12 @@ impl TrainConfig {
     /// Reads, parses and validates the TOML file at `path`; relative paths in it are
     /// resolved against the file's folder.
     pub fn load(path: &Path) -> Result<TrainConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::io(path, &e))?;
-        let mut cfg: TrainConfig =
-            toml::from_str(&text).map_err(|e| ConfigError::parse(path, &text, &e))?;
-        cfg.resolve(path.parent().unwrap_or(Path::new(".")));
-        let issues = cfg.validate();
-        if issues.is_empty() {
-            Ok(cfg)
-        } else {
-            Err(ConfigError::invalid(path, &text, issues))
-        }
+        let base = path.parent().unwrap_or(Path::new("."));
+        crate::config::load_toml(
+            path,
+            |c: &mut TrainConfig| c.resolve(base),
+            |c| c.validate(),
+        )
     }
 
     /// Makes every relative path absolute against `base`.
@@ -469,9 +465,7 @@ impl TrainConfig {
         };
         let fix_opt = |p: &mut Option<PathBuf>| {
             if let Some(p) = p {
-                if p.is_relative() {
-                    *p = base.join(&*p);
-                }
+                fix(p);
             }
         };
         fix_opt(&mut self.model.init);
