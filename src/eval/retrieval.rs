@@ -1,14 +1,14 @@
 //! The retrieval baseline of the default model's evaluation: each test clip gets the first
-//! caption of its nearest training clip by cosine of the aisfx embedding (the package's
-//! own: `conv_block4` averaged over frequency, maximum over the clip's valid steps).
+//! caption of its nearest training clip by cosine of the aisfx embedding (`conv_block4`
+//! averaged over frequency, maximum over the clip's valid steps, as the student pools).
 //! A captioner that does not beat it has learnt nothing beyond nearest-neighbour lookup.
 
 use std::path::Path;
 
 use tch::{nn, Device, Kind, Tensor};
 
-use crate::features::aisfx_mel::{blocks, AisfxMel, BLOCK_FRAMES, SAMPLE_RATE};
-use crate::model::aisfx::AisfxCnn;
+use crate::features::aisfx_mel::{AisfxMel, SAMPLE_RATE};
+use crate::model::aisfx::{max_over_valid, AisfxCnn};
 use crate::model::convert_aisfx::load_aisfx;
 use crate::model::text::l2_normalize;
 use crate::train::clip::load_clip;
@@ -40,16 +40,9 @@ impl AisfxEmbedder {
         let mel = self
             .mel
             .forward(&Tensor::from_slice(wave).view([1, wave.len() as i64]));
-        let frames = mel.size()[1];
-        let (x, k) = blocks(&mel, BLOCK_FRAMES, BLOCK_FRAMES, false);
-        let memory = self.cnn.memory(&x)?; // (K, 512, steps)
-        let steps = memory.size()[2];
-        let seq = memory
-            .permute([1, 0, 2])
-            .reshape([memory.size()[1], k * steps]);
-        let valid = ((frames + 7) / 8).clamp(1, k * steps);
-        let pooled = seq.narrow(1, 0, valid).amax([1].as_slice(), false);
-        Ok(l2_normalize(&pooled.to_kind(Kind::Float).unsqueeze(0)).squeeze_dim(0))
+        let (steps, valid) = self.cnn.clip_steps(&mel)?;
+        let pooled = max_over_valid(&steps, &valid);
+        Ok(l2_normalize(&pooled.to_kind(Kind::Float)).squeeze_dim(0))
     }
 
     /// Embeddings of every item's audio, (N, 512).

@@ -9,9 +9,13 @@
 
 use serde::{Deserialize, Serialize};
 use tch::nn;
-use tch::Tensor;
+use tch::{Kind, Tensor};
 
 use super::ModelError;
+use crate::features::aisfx_mel::{blocks, BLOCK_FRAMES};
+
+/// Frames per memory step (the three 2×2 poolings).
+pub const FRAMES_PER_STEP: i64 = 8;
 
 /// Pooling between blocks (`pool_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,10 +141,37 @@ impl AisfxCnn {
             .mean_dim(3, false, tch::Kind::Float))
     }
 
+    /// The memory steps of whole clips from their log-mel `(B, T, F)`: cut into
+    /// `BLOCK_FRAMES`-frame blocks, every block's steps in order, `(B, S, 512)`, and their
+    /// `(B, S)` validity (a step is valid when its first frame lies inside the clip).
+    pub fn clip_steps(&self, mel: &Tensor) -> Result<(Tensor, Tensor), ModelError> {
+        let (b, t, _) = mel.size3()?;
+        let device = mel.device();
+        let (x, k) = blocks(mel, BLOCK_FRAMES, BLOCK_FRAMES, false);
+        let memory = self.memory(&x)?; // (B·K, C, steps)
+        let (_, c, steps) = memory.size3()?;
+        let memory = memory
+            .view([b, k, c, steps])
+            .permute([0, 1, 3, 2])
+            .reshape([b, k * steps, c]);
+        let step = Tensor::arange(steps, (Kind::Int64, device)) * FRAMES_PER_STEP;
+        let block = Tensor::arange(k, (Kind::Int64, device)) * BLOCK_FRAMES;
+        let first_frame = (block.unsqueeze(1) + step.unsqueeze(0)).reshape([k * steps]);
+        let valid = first_frame.lt(t).unsqueeze(0).expand([b, k * steps], true);
+        Ok((memory, valid))
+    }
+
     /// The package's embedding: the memory's maximum over time, `(N, 512)`.
     pub fn embedding(&self, blocks: &Tensor) -> Result<Tensor, ModelError> {
         Ok(embedding_from_memory(&self.memory(blocks)?))
     }
+}
+
+/// The maximum of clip steps `(B, S, C)` over their valid ones `(B, S)`: `(B, C)`.
+pub fn max_over_valid(steps: &Tensor, valid: &Tensor) -> Tensor {
+    steps
+        .masked_fill(&valid.logical_not().unsqueeze(-1), f64::NEG_INFINITY)
+        .amax([1].as_slice(), false)
 }
 
 /// `torch.max(memory, dim=2)`: the embedding from a memory sequence `(N, C, T)`.

@@ -11,17 +11,15 @@
 
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
-use super::aisfx::{AisfxCnn, AisfxConfig};
+pub use super::aisfx::FRAMES_PER_STEP;
+use super::aisfx::{max_over_valid, AisfxCnn, AisfxConfig};
 use super::kv_cache::KvCache;
 use super::student_decoder::{StudentDecoder, StudentDecoderConfig};
 use super::traits::{check_ids, AudioEncoder, CaptionDecoder, Memory, SpecialTokens};
 use super::ModelError;
-use crate::features::aisfx_mel::{blocks, AisfxMel, BLOCK_FRAMES, HOP_LENGTH, SAMPLE_RATE};
-
-/// Frames per memory step (the three 2×2 poolings).
-pub const FRAMES_PER_STEP: i64 = 8;
+use crate::features::aisfx_mel::{AisfxMel, HOP_LENGTH, SAMPLE_RATE};
 
 /// Everything needed to build the student.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -114,28 +112,14 @@ impl Student {
 
     /// The aisfx memory sequence of a log-mel (B, T, 96) (e.g. after SpecAugment).
     pub fn aisfx_memory_from_mel(&self, mel: &Tensor) -> Result<(Tensor, Tensor), ModelError> {
-        let (b, t, _) = mel.size3()?;
-        let device = mel.device();
-        let (x, k) = blocks(mel, BLOCK_FRAMES, BLOCK_FRAMES, false);
-        let memory = self.cnn.memory(&x)?; // (B·K, C, steps)
-        let (_, c, steps) = memory.size3()?;
-        let memory = memory
-            .view([b, k, c, steps])
-            .permute([0, 1, 3, 2])
-            .reshape([b, k * steps, c]);
-        let step = Tensor::arange(steps, (Kind::Int64, device)) * FRAMES_PER_STEP;
-        let block = Tensor::arange(k, (Kind::Int64, device)) * BLOCK_FRAMES;
-        let first_frame = (block.unsqueeze(1) + step.unsqueeze(0)).reshape([k * steps]);
-        let valid = first_frame.lt(t).unsqueeze(0).expand([b, k * steps], true);
-        Ok((memory, valid))
+        self.cnn.clip_steps(mel)
     }
 
     /// Decoder [`Memory`] from aisfx steps (B, S, 512) and their (B, S) validity: the
     /// projection to `d_model` and the clip embedding (maximum over valid steps). Lets
     /// training pad clips of different lengths, or start from cached CNN outputs.
     pub fn memory_from_aisfx(&self, memory: &Tensor, valid: &Tensor) -> Memory {
-        let masked = memory.masked_fill(&valid.logical_not().unsqueeze(-1), f64::NEG_INFINITY);
-        let pooled = masked.amax([1].as_slice(), false);
+        let pooled = max_over_valid(memory, valid);
         Memory {
             states: self.proj.forward(memory),
             valid: valid.shallow_clone(),
