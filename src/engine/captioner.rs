@@ -108,7 +108,8 @@ impl Captioner {
         decoding: &DecodingConfig,
         embedder: Option<&Path>,
     ) -> Result<Self, EngineError> {
-        let (model, tokenizer_file) = match ModelSpec::read(dir)?.model {
+        let kind = ModelSpec::read(dir)?.model;
+        let (model, tokenizer_file) = match kind {
             ModelKind::Teacher(_) => {
                 let m = load_model_dir(dir, device)?;
                 let t = m.spec.tokenizer.clone();
@@ -149,18 +150,7 @@ impl Captioner {
         if let Some(e) = &embedder {
             // The teacher and our student have audio embeddings trained against sentence
             // embeddings; the seed-2 release has none.
-            let audio_dim = match &model {
-                Loaded::Student(m) => m.student.config().embed_dim,
-                Loaded::Teacher(m) => {
-                    let c = &m.teacher.config().captioner;
-                    if c.use_encoder_embed_mlp {
-                        c.embed_predictor_out_dim.unwrap_or(0)
-                    } else {
-                        0
-                    }
-                }
-                Loaded::Seed2(_) => 0,
-            };
+            let audio_dim = kind.clip_embed_dim();
             if audio_dim != e.dim() as i64 {
                 return Err(EngineError::Config(format!(
                     "decoding.rerank.embedder {} gives {}-d vectors but the model's audio-text embedding is {}",
@@ -171,14 +161,7 @@ impl Captioner {
             }
         }
         let mut decoding = decoding.clone();
-        let positions = match &model {
-            Loaded::Student(m) => Some(m.student.config().decoder.max_positions as usize),
-            Loaded::Teacher(m) => {
-                Some(m.teacher.config().captioner.decoder.max_position_embeddings as usize)
-            }
-            Loaded::Seed2(_) => None,
-        };
-        if let Some(p) = positions.filter(|&p| decoding.max_length > p) {
+        if let Some(p) = kind.max_positions().filter(|&p| decoding.max_length > p) {
             tracing::warn!(
                 message = "decoding.max_length exceeds the model's positions; captions are limited to them.",
                 max_length = decoding.max_length,

@@ -34,6 +34,34 @@ pub enum ModelKind {
     Student(super::student::StudentConfig),
 }
 
+impl ModelKind {
+    /// Decoder positions, the longest caption in tokens (`None` for seed 2's release,
+    /// whose config does not say).
+    pub fn max_positions(&self) -> Option<usize> {
+        match self {
+            ModelKind::Student(c) => Some(c.decoder.max_positions as usize),
+            ModelKind::Teacher(c) => Some(c.captioner.decoder.max_position_embeddings as usize),
+            ModelKind::Seed2(_) => None,
+        }
+    }
+
+    /// Width of the clip embedding trained against sentence embeddings (0: none, as in
+    /// seed 2's release or a teacher without its embedding MLP).
+    pub fn clip_embed_dim(&self) -> i64 {
+        match self {
+            ModelKind::Student(c) => c.embed_dim,
+            ModelKind::Teacher(c) => {
+                let c = &c.captioner;
+                match (c.use_encoder_embed_mlp, c.embed_predictor_ffn_dim) {
+                    (true, Some(_)) => c.embed_predictor_out_dim.unwrap_or(0),
+                    _ => 0,
+                }
+            }
+            ModelKind::Seed2(_) => 0,
+        }
+    }
+}
+
 /// `model.json`: everything needed to build and feed the model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelSpec {

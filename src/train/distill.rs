@@ -189,11 +189,7 @@ pub struct Distiller {
 impl Distiller {
     /// Declares the heads under `kd.` in the model's variable store.
     pub fn new(model: &Model, d: &DistillSection, teacher_dim: usize) -> anyhow::Result<Self> {
-        let student_dim = match &model.spec.model {
-            ModelKind::Student(c) => c.embed_dim,
-            ModelKind::Teacher(c) => c.captioner.embed_predictor_out_dim.unwrap_or(0),
-            ModelKind::Seed2(_) => 0,
-        };
+        let student_dim = model.spec.model.clip_embed_dim();
         if student_dim <= 0 {
             bail!("the distilled model has no clip embedding");
         }

@@ -133,11 +133,7 @@ impl Model {
 
     /// Longest caption in tokens (decoder positions).
     pub fn max_tokens(&self) -> usize {
-        match &self.spec.model {
-            ModelKind::Student(c) => c.decoder.max_positions as usize,
-            ModelKind::Teacher(c) => c.captioner.decoder.max_position_embeddings as usize,
-            ModelKind::Seed2(_) => 30,
-        }
+        self.spec.model.max_positions().unwrap_or(30)
     }
 
     /// Decoder inputs and labels (−100 on padding) for captions of a batch.
@@ -507,11 +503,7 @@ pub fn run(cfg: &TrainConfig, run_dir: &Path, opts: &RunOptions) -> anyhow::Resu
     let mut text = match (&cfg.loss.text_embedder, cfg.loss.infonce_weight > 0.0) {
         (Some(dir), true) => {
             let mut t = TextTargets::new(dir, device, &cache_dir)?;
-            let clip_dim = match &model.spec.model {
-                ModelKind::Student(c) => c.embed_dim,
-                ModelKind::Teacher(c) => c.captioner.embed_predictor_out_dim.unwrap_or(0),
-                ModelKind::Seed2(_) => 0,
-            };
+            let clip_dim = model.spec.model.clip_embed_dim();
             if clip_dim != t.dim() as i64 {
                 bail!("loss.text_embedder gives {}-d vectors but the model's clip embedding is {clip_dim}-d", t.dim());
             }
