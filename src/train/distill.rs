@@ -21,6 +21,7 @@ use super::cache::{clip_key, tensor_text, text_tensor, TensorCache};
 use super::clip::load_clip;
 use super::config::{DistillSection, EncoderKd};
 use super::data::Item;
+use super::loss::symmetric_diagonal_ce;
 use super::trainer::Model;
 use crate::config::{DecodingConfig, DecodingStrategy};
 use crate::engine::captioner::Captioner;
@@ -242,11 +243,9 @@ impl Distiller {
             EncoderKd::Mse => s.mse_loss(&t, tch::Reduction::Mean),
             EncoderKd::Contrastive => {
                 let (s, t) = (l2_normalize(&s), l2_normalize(&t));
-                let logits = s.matmul(&t.tr()) * self.logit_scale.exp().clamp_max(100.0);
-                let targets = Tensor::arange(logits.size()[0], (Kind::Int64, logits.device()));
-                (logits.cross_entropy_for_logits(&targets)
-                    + logits.tr().cross_entropy_for_logits(&targets))
-                    / 2.0
+                symmetric_diagonal_ce(
+                    &(s.matmul(&t.tr()) * self.logit_scale.exp().clamp_max(100.0)),
+                )
             }
         }
     }

@@ -25,11 +25,16 @@ pub fn smoothed_cross_entropy(logits: &Tensor, labels: &Tensor, epsilon: f64) ->
 pub fn info_nce(audio: &Tensor, text: &Tensor, temperature: f64) -> Tensor {
     let a = crate::model::text::l2_normalize(&audio.to_kind(Kind::Float));
     let t = crate::model::text::l2_normalize(&text.to_kind(Kind::Float));
-    let logits = a.matmul(&t.tr()) / temperature;
+    symmetric_diagonal_ce(&(a.matmul(&t.tr()) / temperature))
+}
+
+/// The mean of the row-wise and column-wise cross-entropies of square `logits` (B, B)
+/// against the diagonal: the contrastive loss once similarities are scaled.
+pub fn symmetric_diagonal_ce(logits: &Tensor) -> Tensor {
     let targets = Tensor::arange(logits.size()[0], (Kind::Int64, logits.device()));
-    let a2t = logits.cross_entropy_for_logits(&targets);
-    let t2a = logits.tr().cross_entropy_for_logits(&targets);
-    (a2t + t2a) / 2.0
+    let rows = logits.cross_entropy_for_logits(&targets);
+    let cols = logits.tr().cross_entropy_for_logits(&targets);
+    (rows + cols) / 2.0
 }
 
 #[cfg(test)]
