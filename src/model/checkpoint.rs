@@ -177,12 +177,21 @@ pub fn write_weights(
 pub fn load_safetensors(vs: &mut nn::VarStore, path: &Path) -> Result<(), ModelError> {
     let tensors = Tensor::read_safetensors(path)
         .map_err(|e| ModelError::file(path, format!("cannot read safetensors: {e}")))?;
-    let tensors: HashMap<String, Tensor> = tensors.into_iter().collect();
+    copy_into(vs, &tensors.into_iter().collect(), path)
+}
+
+/// Copies `tensors` into `vs`'s variables, failing with every name or shape mismatch
+/// listed at once; `origin` names their file or directory in errors.
+pub fn copy_into(
+    vs: &nn::VarStore,
+    tensors: &HashMap<String, Tensor>,
+    origin: &Path,
+) -> Result<(), ModelError> {
     let found = tensors.iter().map(|(k, t)| (k.clone(), t.size())).collect();
     let problems = mismatches(&expected_shapes(vs), &found);
     if !problems.is_empty() {
         return Err(ModelError::file(
-            path,
+            origin,
             format!(
                 "{} tensor mismatch(es) with the model:\n  {}",
                 problems.len(),
@@ -193,7 +202,7 @@ pub fn load_safetensors(vs: &mut nn::VarStore, path: &Path) -> Result<(), ModelE
     let _guard = tch::no_grad_guard();
     for (name, mut var) in vs.variables() {
         var.f_copy_(&tensors[&name])
-            .map_err(|e| ModelError::file(path, format!("{name}: {e}")))?;
+            .map_err(|e| ModelError::file(origin, format!("{name}: {e}")))?;
     }
     Ok(())
 }

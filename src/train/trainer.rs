@@ -34,8 +34,8 @@ use super::optim::{AdamW, AdamWConfig, WarmupCosine};
 use super::validate::{validate, ValResult};
 use crate::engine::captioner::normalize_caption;
 use crate::model::checkpoint::{
-    load_model_dir, load_student_dir, write_weights, ModelKind, ModelSpec, FORMAT_VERSION,
-    MODEL_WEIGHTS,
+    copy_into, load_model_dir, load_student_dir, write_weights, ModelKind, ModelSpec,
+    FORMAT_VERSION, MODEL_WEIGHTS,
 };
 use crate::model::student::Student;
 use crate::model::student_tokenizer::{decode_caption, load_tokenizer, special_tokens, train_bpe};
@@ -618,15 +618,7 @@ pub fn run(cfg: &TrainConfig, run_dir: &Path, opts: &RunOptions) -> anyhow::Resu
     if opts.resume {
         if let Some(dir) = &latest {
             let ck = load_checkpoint(dir)?;
-            let saved: HashMap<String, Tensor> = ck.model.into_iter().collect();
-            let _g = tch::no_grad_guard();
-            for (name, mut var) in model.vs.variables() {
-                let t = saved
-                    .get(&name)
-                    .ok_or_else(|| anyhow!("{}: checkpoint lacks {name}", dir.display()))?;
-                var.f_copy_(t)
-                    .with_context(|| format!("{}: {name}", dir.display()))?;
-            }
+            copy_into(&model.vs, &ck.model.into_iter().collect(), dir)?;
             opt.load_state(&ck.optimizer, ck.state.step)
                 .map_err(|p| anyhow!("{}: optimizer state: {}", dir.display(), p.join("; ")))?;
             step = ck.state.step;
