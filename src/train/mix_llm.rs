@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::mixup::MixLine;
+
 /// The seed's instruction, followed by the two captions.
 pub const PROMPT: &str =
     "Generate a mix of the following two audio captions, and keep the generation under 25 words:";
@@ -53,12 +55,6 @@ impl std::fmt::Debug for MixEndpoint {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct CacheLine {
-    captions: [String; 2],
-    mix: String,
-}
-
 impl MixEndpoint {
     /// A client for `cfg`, with answers cached in `cache_path` (JSONL, read if present).
     pub fn new(cfg: &MixEndpointConfig, cache_path: &Path) -> anyhow::Result<Self> {
@@ -66,7 +62,7 @@ impl MixEndpoint {
         if let Ok(text) = std::fs::read_to_string(cache_path) {
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
                 // A torn last line (interrupted append) is skipped.
-                if let Ok(c) = serde_json::from_str::<CacheLine>(line) {
+                if let Ok(c) = serde_json::from_str::<MixLine>(line) {
                     let [a, b] = c.captions;
                     cache.insert((a, b), c.mix);
                 }
@@ -104,7 +100,7 @@ impl MixEndpoint {
             // Another thread asked for the same pair meanwhile: keep the first answer.
             std::collections::hash_map::Entry::Occupied(o) => Ok(o.get().clone()),
             std::collections::hash_map::Entry::Vacant(v) => {
-                let line = serde_json::to_string(&CacheLine {
+                let line = serde_json::to_string(&MixLine {
                     captions: [a.to_owned(), b.to_owned()],
                     mix: m.clone(),
                 })

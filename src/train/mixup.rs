@@ -55,11 +55,13 @@ pub struct MixCaptioner {
     endpoint: Option<std::sync::Arc<super::mix_llm::MixEndpoint>>,
 }
 
-/// One line of a pre-generated mixes file (JSONL).
-#[derive(serde::Deserialize)]
-struct MixLine {
-    captions: [String; 2],
-    mix: String,
+/// One line of a pre-generated mixes file (JSONL), also the endpoint's answer cache.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(super) struct MixLine {
+    /// The two clips' captions.
+    pub(super) captions: [String; 2],
+    /// A caption of their mix.
+    pub(super) mix: String,
 }
 
 fn key(a: &str, b: &str) -> (String, String) {
