@@ -19,7 +19,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
 use super::rules::{Rules, RulesError};
-use crate::train::data::AUDIO_EXTENSIONS;
+use crate::train::data::is_audio;
 use crate::train::draw::{below, shuffle};
 use crate::train::mixup::mix;
 
@@ -201,14 +201,13 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
                 continue;
             };
             let inside = rel.to_string_lossy().replace('\\', "/");
-            if let Some(label) = rules.label_of(&format!("{p}/{inside}")) {
-                let label = rules.labels.iter().position(|l| l.name == label.name);
+            if let Some(label) = rules.label_index(&format!("{p}/{inside}")) {
                 let unit = rules.unit_of(p, &inside);
                 sources.push(Source {
                     package: p.clone(),
                     inside,
                     path,
-                    label: label.unwrap_or(0),
+                    label,
                     unit,
                 });
                 n += 1;
@@ -360,7 +359,8 @@ fn list_packages(root: &Path, only: Option<&[String]>) -> Result<Vec<String>, Bu
     Ok(v)
 }
 
-/// Every audio file under `dir`, not following symlinked folders.
+/// Every audio file under `dir`, not following symlinked folders (so only the package's
+/// own files are counted; `train`'s folder walk follows them).
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
@@ -368,12 +368,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         let ft = entry.file_type()?;
         if ft.is_dir() {
             walk(&path, out)?;
-        } else if path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-            && path.is_file()
-        {
+        } else if is_audio(&path) && path.is_file() {
             out.push(path);
         }
     }
@@ -604,8 +599,13 @@ fn make_mixes(
     out: &Path,
     rng: &mut ChaCha8Rng,
 ) -> Result<Vec<Clip>, BuildError> {
-    let labels: BTreeSet<usize> = clips.iter().map(|c| c.labels[0]).collect();
-    if labels.len() < 3 || n == 0 {
+    // Each label's clips, in clip order; labels in ascending order.
+    let mut by_label: BTreeMap<usize, Vec<&Clip>> = BTreeMap::new();
+    for c in clips {
+        by_label.entry(c.labels[0]).or_default().push(c);
+    }
+    let pool: Vec<(usize, Vec<&Clip>)> = by_label.into_iter().collect();
+    if pool.len() < 3 || n == 0 {
         return Ok(Vec::new());
     }
     let max = (MAX_CLIP_S * f64::from(RATE)) as usize;
@@ -622,14 +622,12 @@ fn make_mixes(
             2
         };
         // Distinct labels, drawn label-first so rare labels are mixed too.
-        let pool: Vec<usize> = labels.iter().copied().collect();
         let mut chosen: Vec<&Clip> = Vec::new();
         while chosen.len() < count {
-            let l = pool[below(rng, pool.len())];
-            if chosen.iter().any(|c| c.labels[0] == l) {
+            let (l, of) = &pool[below(rng, pool.len())];
+            if chosen.iter().any(|c| c.labels[0] == *l) {
                 continue;
             }
-            let of: Vec<&Clip> = clips.iter().filter(|c| c.labels[0] == l).collect();
             chosen.push(of[below(rng, of.len())]);
         }
         let waves = chosen

@@ -213,12 +213,17 @@ impl Rules {
 
     /// The label of `path` (`<package>/<path inside>`), or `None` when excluded or unmatched.
     pub fn label_of(&self, path: &str) -> Option<&Label> {
+        self.label_index(path).map(|i| &self.labels[i])
+    }
+
+    /// The index in `labels` of [`Rules::label_of`]'s label.
+    pub fn label_index(&self, path: &str) -> Option<usize> {
         if self.exclude.iter().any(|r| r.is_match(path)) {
             return None;
         }
         self.labels
             .iter()
-            .find(|l| l.patterns.iter().any(|r| r.is_match(path)))
+            .position(|l| l.patterns.iter().any(|r| r.is_match(path)))
     }
 
     /// The split unit of a file: its package, or `package:group` when the package has a

@@ -237,7 +237,8 @@ impl Dataset {
     }
 }
 
-fn is_audio(p: &Path) -> bool {
+/// Whether `p` has one of the [`AUDIO_EXTENSIONS`] (any case).
+pub(crate) fn is_audio(p: &Path) -> bool {
     p.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
