@@ -58,7 +58,7 @@ pub(super) fn run(args: &DumpArgs) -> anyhow::Result<ExitCode> {
     }
     .with_context(|| format!("{}", args.input.display()))?
     .into_iter()
-    .map(|(n, t)| (n, t.to_device(Device::Cpu)))
+    .map(|(n, t)| (n, t.to_device(Device::Cpu).contiguous()))
     .collect();
     Tensor::write_safetensors(&tensors, &args.out)
         .with_context(|| format!("{}: cannot write", args.out.display()))?;
