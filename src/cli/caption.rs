@@ -135,29 +135,23 @@ pub(super) fn run(args: &CaptionArgs) -> anyhow::Result<ExitCode> {
         if write_error.is_some() {
             return;
         }
-        if args.format == Format::Text {
-            let file = names.get(&caption.source).cloned().unwrap_or_default();
-            let r = writeln!(
+        let file = names.get(&caption.source).cloned().unwrap_or_default();
+        let result = match args.format {
+            Format::Text => writeln!(
                 out,
                 "{file} [{:7.2}–{:7.2} s] {}",
                 caption.window.start_s, caption.window.end_s, caption.text
-            );
-            if let Err(e) = r {
-                write_error = Some(e);
-            }
-            return;
-        }
-        let line = encode_caption(&caption).map(|e| e.payload);
-        let result = match line {
-            Ok(payload) => {
-                // The wire payload plus the file it came from.
-                let mut v: serde_json::Value = serde_json::from_slice(&payload).unwrap_or_default();
-                v["file"] = serde_json::Value::String(
-                    names.get(&caption.source).cloned().unwrap_or_default(),
-                );
-                writeln!(out, "{v}")
-            }
-            Err(e) => writeln!(std::io::stderr(), "soundscribe: {e}"),
+            ),
+            Format::Json => match encode_caption(&caption) {
+                Ok(encoded) => {
+                    // The wire payload plus the file it came from.
+                    let mut v: serde_json::Value =
+                        serde_json::from_slice(&encoded.payload).unwrap_or_default();
+                    v["file"] = serde_json::Value::String(file);
+                    writeln!(out, "{v}")
+                }
+                Err(e) => writeln!(std::io::stderr(), "soundscribe: {e}"),
+            },
         };
         if let Err(e) = result {
             write_error = Some(e);

@@ -73,7 +73,7 @@ fn dump_student(
     inputs: &HashMap<String, Tensor>,
     device: Device,
 ) -> Result<Vec<(String, Tensor)>, crate::model::ModelError> {
-    use crate::model::traits::{AudioEncoder, CaptionDecoder};
+    use crate::model::traits::CaptionDecoder;
     use crate::model::ModelError;
     let _guard = tch::no_grad_guard();
     let wave = inputs
@@ -81,8 +81,9 @@ fn dump_student(
         .ok_or_else(|| ModelError::Input("input has no `wave` tensor".into()))?
         .to_kind(tch::Kind::Float)
         .to_device(device);
+    student.check_window(&wave)?;
     let (memory, valid) = student.aisfx_memory(&wave)?;
-    let enc = student.encode(&wave)?;
+    let enc = student.memory_from_aisfx(&memory, &valid);
     let mut out = vec![
         ("memory".to_owned(), memory),
         ("memory_valid".to_owned(), valid),

@@ -115,6 +115,19 @@ impl Student {
         self.cnn.clip_steps(mel)
     }
 
+    /// Errs unless `waves` (B, N) is a batch of windows the student accepts.
+    pub fn check_window(&self, waves: &Tensor) -> Result<(), ModelError> {
+        let n = waves.size2()?.1;
+        if n < self.min_window_samples() || n > self.max_window_samples() {
+            return Err(ModelError::Input(format!(
+                "window of {n} samples is outside the student's {}..={} at 44.1 kHz",
+                self.min_window_samples(),
+                self.max_window_samples()
+            )));
+        }
+        Ok(())
+    }
+
     /// Decoder [`Memory`] from aisfx steps (B, S, 512) and their (B, S) validity: the
     /// projection to `d_model` and the clip embedding (maximum over valid steps). Lets
     /// training pad clips of different lengths, or start from cached CNN outputs.
@@ -142,14 +155,7 @@ impl AudioEncoder for Student {
     }
 
     fn encode(&self, waves: &Tensor) -> Result<Memory, ModelError> {
-        let n = waves.size2()?.1;
-        if n < self.min_window_samples() || n > self.max_window_samples() {
-            return Err(ModelError::Input(format!(
-                "window of {n} samples is outside the student's {}..={} at 44.1 kHz",
-                self.min_window_samples(),
-                self.max_window_samples()
-            )));
-        }
+        self.check_window(waves)?;
         let (memory, valid) = self.aisfx_memory(waves)?;
         Ok(self.memory_from_aisfx(&memory, &valid))
     }
