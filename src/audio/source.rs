@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::device::{DeviceCapture, StreamHealth};
 use super::file::FileReader;
 use super::pcm::PcmReader;
-use super::queue::{QueuePolicy, SourceStats, WindowReceivers, WindowSender};
+use super::queue::{QueuePolicy, SourceAdder, SourceStats, WindowReceivers, WindowSender};
 use super::window::WindowSpec;
 use super::{AudioError, FrameRead, Pipeline, SourceId};
 use crate::config::{Config, DeviceSource, SourceConfig, WindowingConfig};
@@ -72,6 +72,11 @@ impl PreparedSource {
     /// The source's id.
     pub fn id(&self) -> &SourceId {
         &self.id
+    }
+
+    /// The counters the source will update once launched.
+    pub fn stats(&self) -> &Arc<SourceStats> {
+        &self.stats
     }
 }
 
@@ -171,15 +176,14 @@ impl FrontEnd {
         })
     }
 
-    /// Starts a prepared source on its own thread, sending to the queue `add` creates
-    /// (e.g. [`SourceAdder::add_source`](super::SourceAdder::add_source) while the engine
-    /// runs).
+    /// Starts a prepared source on its own thread, sending to a new queue that `adder`
+    /// hands to the running engine.
     pub fn launch_with(
         &mut self,
         p: PreparedSource,
-        add: impl FnOnce(SourceId, QueuePolicy, Arc<SourceStats>) -> WindowSender,
+        adder: &SourceAdder,
     ) -> Result<(), AudioError> {
-        let sender = add(p.id.clone(), p.policy, p.stats.clone());
+        let sender = adder.add_source(p.id.clone(), p.policy, p.stats.clone());
         self.launch(p, sender)
     }
 

@@ -143,13 +143,8 @@ impl Reloader {
         let mut started = Vec::with_capacity(prepared.len());
         for p in prepared {
             let id = p.id().to_string();
-            let adder = &self.adder;
-            let mut stats = None;
-            let launched = front.launch_with(p, |id, policy, s| {
-                stats = Some(s.clone());
-                adder.add_source(id, policy, s)
-            });
-            match launched {
+            let stats = p.stats().clone();
+            match front.launch_with(p, &self.adder) {
                 Ok(()) => started.push((id, stats)),
                 Err(e) => {
                     error!(message = "Cannot start source.", config = %path, source = %id, error = %e)
@@ -162,9 +157,7 @@ impl Reloader {
             self.registry.remove(id);
         }
         for (id, stats) in started {
-            if let Some(stats) = stats {
-                self.registry.insert(&id, stats);
-            }
+            self.registry.insert(&id, stats);
             self.status.register(&id);
         }
         drop(guard);
