@@ -64,7 +64,7 @@ impl Plan {
     /// Full micro-batches per epoch (the last partial one is dropped, so every epoch has
     /// the same length and a step maps to one (epoch, batch)).
     pub fn batches_per_epoch(&self) -> u64 {
-        (self.items.len() / self.batch.min(self.items.len()).max(1)).max(1) as u64
+        (self.items.len() / self.batch_len().max(1)).max(1) as u64
     }
 
     /// Clips per micro-batch actually used (the dataset may be smaller than `batch`).
