@@ -55,7 +55,8 @@ fn bench_caption(c: &mut Criterion) {
     }
     // all-mpnet-base-v2 from `make setup`; where it is absent (a GPU box reached without
     // it) the rerank uses the log-likelihood term alone, and the group name says so.
-    let embedder = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/text/all-mpnet-base-v2");
+    let embedder = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .join("assets/text/all-mpnet-base-v2");
     let embedder = embedder
         .join("model.safetensors")
         .exists()

@@ -4,7 +4,7 @@
 //! `cargo bench --bench cider`
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use soundscribe::eval::cider;
+use soundscribe_metrics::cider;
 
 const ITEMS: usize = 10_000;
 const REFS: usize = 5;

@@ -7,8 +7,8 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use soundscribe::model::seed2::{Seed2Config, Seed2Student};
-use soundscribe::model::seed2_dump::{authors_beam_search, BEAM, MAX_LEN};
 use soundscribe::model::traits::{AudioEncoder, CaptionDecoder};
+use soundscribe_offline::dump::seed2::{authors_beam_search, BEAM, MAX_LEN};
 use tch::{nn, Device, Kind, Tensor};
 
 const PREFIX: i64 = 10;

@@ -18,8 +18,8 @@ use soundscribe::audio::{QueuePolicy, SourceStats, StreamTime, Window, WindowRec
 use soundscribe::config::{Config, Overflow};
 use soundscribe::engine::captioner::Captioner;
 use soundscribe::engine::run::EngineRun;
-use soundscribe::model::convert_teacher::{convert_teacher, TeacherSources};
 use soundscribe::publish::{Message, StatusBoard, StatusProvider, Subscriber};
+use soundscribe_offline::convert::teacher::{convert_teacher, TeacherSources};
 
 const STREAMS: [usize; 3] = [1, 4, 8];
 const WINDOW_S: f64 = 2.0;
@@ -77,7 +77,8 @@ fn bench_serve_latency(c: &mut Criterion) {
             dir.clone()
         }
         None => {
-            let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/teacher-a");
+            let fixture = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+                .join("tests/fixtures/teacher-a");
             convert_teacher(
                 &TeacherSources {
                     checkpoint: fixture.join("pytorch_model.bin"),

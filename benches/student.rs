@@ -5,8 +5,8 @@
 //! `cargo bench --bench student`; `SOUNDSCRIBE_BENCH_THREADS=N` fixes libtorch's threads.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use soundscribe::model::student::decoder::StudentDecoderConfig;
 use soundscribe::model::student::{Student, StudentConfig};
-use soundscribe::model::student_decoder::StudentDecoderConfig;
 use soundscribe::model::teacher::{Teacher, TeacherConfig};
 use soundscribe::model::traits::{AudioEncoder, CaptionDecoder};
 use tch::{nn, Device, Kind, Tensor};

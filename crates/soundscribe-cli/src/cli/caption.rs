@@ -1,0 +1,179 @@
+//! `soundscribe caption`: caption audio files offline, one JSON line per window.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use soundscribe::audio::FrontEnd;
+use soundscribe::config::{Config, DecodingStrategy, FileSource, SourceConfig};
+use soundscribe::engine::captioner::Captioner;
+use soundscribe::engine::run::EngineRun;
+use soundscribe::publish::schema::encode_caption;
+
+/// Arguments of `soundscribe caption`.
+#[derive(Debug, clap::Args)]
+pub struct CaptionArgs {
+    /// Model directory (`model.json` + `model.safetensors`); default: the embedded
+    /// default model (`$SOUNDSCRIBE_MODEL`, else `models/default`).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Output: one JSON line per window (the published schema plus `file`), or text lines
+    /// `file [start–end s] caption`.
+    #[arg(long, value_enum, default_value = "json")]
+    format: Format,
+    /// Audio files (WAV, FLAC, OGG, MP3).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Take windowing, decoding and device settings from this config (its sources are ignored).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Window length in seconds (default: the config's).
+    #[arg(long)]
+    window_s: Option<f64>,
+    /// Hop in seconds (default: the config's).
+    #[arg(long)]
+    hop_s: Option<f64>,
+    /// Decoding strategy (default: the config's).
+    #[arg(long, value_enum)]
+    strategy: Option<Strategy>,
+}
+
+/// `--format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Json,
+    Text,
+}
+
+/// `--strategy` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Strategy {
+    Nucleus,
+    Beam,
+    Greedy,
+}
+
+pub(super) fn run(args: &CaptionArgs) -> anyhow::Result<ExitCode> {
+    let mut config = match &args.config {
+        Some(p) => Config::load(p).map_err(|e| anyhow::anyhow!("{e}"))?,
+        None => Config::default(),
+    };
+    if let Some(w) = args.window_s {
+        config.windowing.window_s = w;
+    }
+    if let Some(h) = args.hop_s {
+        config.windowing.hop_s = h;
+    }
+    if let Some(s) = args.strategy {
+        config.decoding.strategy = match s {
+            Strategy::Nucleus => DecodingStrategy::Nucleus,
+            Strategy::Beam => DecodingStrategy::Beam,
+            Strategy::Greedy => DecodingStrategy::Greedy,
+        };
+    }
+    config.sources = args
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, path)| {
+            SourceConfig::File(FileSource {
+                id: format!("file{i}"),
+                path: path.clone(),
+                realtime: false,
+                window_s: None,
+                hop_s: None,
+            })
+        })
+        .collect();
+    let issues = config.validate();
+    if let Some(first) = issues.first() {
+        anyhow::bail!("{}: {}", first.field, first.message);
+    }
+    let model = match &args.model {
+        Some(m) => m.clone(),
+        None => soundscribe::engine::default_model_dir().ok_or_else(|| {
+            anyhow::anyhow!(
+                "no --model given and no default model found (SOUNDSCRIBE_MODEL or models/default)"
+            )
+        })?,
+    };
+    let device = soundscribe::engine::device::select(&config.model)?;
+    let captioner = Captioner::load(
+        &model,
+        device,
+        &config.decoding,
+        config.decoding.rerank.embedder.as_deref(),
+    )?;
+    let (front, mut receivers) = FrontEnd::start(&config, captioner.sample_rate(), false)?;
+    let names: HashMap<String, String> = args
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (format!("file{i}"), p.display().to_string()))
+        .collect();
+    let source_stats = front
+        .sources()
+        .iter()
+        .map(|s| (s.id.to_string(), s.stats.clone()))
+        .collect();
+    let engine = EngineRun {
+        captioner: &captioner,
+        batching: &config.engine,
+        seed: config.decoding.seed,
+        alternatives: config.decoding.rerank.alternatives,
+        source_stats,
+        status: None,
+        heartbeat: &|| {},
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut write_error = None;
+    let summary = engine.run(&mut receivers, &mut |caption| {
+        if write_error.is_some() {
+            return;
+        }
+        let file = names.get(&caption.source).cloned().unwrap_or_default();
+        let result = match args.format {
+            Format::Text => writeln!(
+                out,
+                "{file} [{:7.2}–{:7.2} s] {}",
+                caption.window.start_s, caption.window.end_s, caption.text
+            ),
+            Format::Json => match encode_caption(&caption) {
+                Ok(encoded) => {
+                    // The wire payload plus the file it came from.
+                    let mut v: serde_json::Value =
+                        serde_json::from_slice(&encoded.payload).unwrap_or_default();
+                    v["file"] = serde_json::Value::String(file);
+                    writeln!(out, "{v}")
+                }
+                Err(e) => writeln!(std::io::stderr(), "soundscribe: {e}"),
+            },
+        };
+        if let Err(e) = result {
+            write_error = Some(e);
+        }
+    })?;
+    for (id, _, result) in front.join() {
+        result.with_context(|| {
+            format!(
+                "source {id} ({})",
+                names.get(&*id).cloned().unwrap_or_default()
+            )
+        })?;
+    }
+    if let Some(e) = write_error {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(e.into());
+        }
+    }
+    tracing::info!(
+        message = "Captioning finished.",
+        windows = summary.captioned,
+        batches = summary.batches
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,210 @@
+//! `soundscribe serve`: the daemon. Sources → engine thread → ZeroMQ publisher, until
+//! SIGTERM/SIGINT (or every source has ended), then a drain of everything accepted.
+//! SIGHUP re-reads the config file ([`super::reload`]).
+
+use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tracing::{error, info};
+
+use super::metrics::render_metrics;
+use super::notify::{notify, reloading};
+use super::reload::{check_for_serve, Reloader};
+use super::DaemonError;
+use crate::audio::FrontEnd;
+use crate::config::Config;
+use crate::engine::captioner::Captioner;
+use crate::engine::run::{EngineRun, SourceRegistry};
+use crate::publish::http::HttpServer;
+use crate::publish::{StatusBoard, StatusProvider};
+
+/// `/healthz` fails when the engine loop has not turned for this long (it turns at least
+/// once a second while idle).
+const ENGINE_STALL_MS: u64 = 30_000;
+
+/// Runs the daemon on the config file `path` until SIGTERM/SIGINT (or every source has
+/// ended) and the drain; `Ok(false)` when a source or the publisher failed meanwhile.
+pub fn run(path: &Path) -> Result<bool, DaemonError> {
+    let config = Config::load(path).map_err(|e| DaemonError::Config(e.to_string()))?;
+    check_for_serve(path, &config).map_err(DaemonError::Config)?;
+    let model_dir = config.model.dir.clone().unwrap_or_default();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("publish")
+        .build()
+        .map_err(|e| DaemonError::io("cannot start the async runtime", e))?;
+    // SIGHUP's default action kills the process: take it over before the (slow) model
+    // load. A reload asked for meanwhile runs once the daemon is up.
+    let mut hup = {
+        let _rt = runtime.enter();
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .map_err(|e| DaemonError::io("cannot install the SIGHUP handler", e))?
+    };
+    let device = crate::engine::device::select(&config.model)?;
+    let captioner = Captioner::load(
+        &model_dir,
+        device,
+        &config.decoding,
+        config.decoding.rerank.embedder.as_deref(),
+    )?;
+    info!(message = "Model loaded.", model = captioner.id(), device = ?device);
+
+    let status = Arc::new(StatusBoard::new());
+    for s in &config.sources {
+        status.register(s.id());
+    }
+    let (stop_publisher, publisher_stopped) = tokio::sync::oneshot::channel::<()>();
+    let provider: Arc<dyn StatusProvider> = status.clone();
+    let started = runtime.block_on(crate::publish::start(&config.publishing, provider, async {
+        let _ = publisher_stopped.await;
+    }))?;
+    info!(message = "Publishing.", endpoints = ?started.endpoints, snapshot = ?started.snapshot_endpoints);
+
+    let (front, mut receivers) = FrontEnd::start(&config, captioner.sample_rate(), true)?;
+    let stop = front.stop_flag();
+    let registry: SourceRegistry = front
+        .sources()
+        .iter()
+        .map(|s| (s.id.to_string(), s.stats.clone()))
+        .collect();
+    let front = Arc::new(Mutex::new(Some(front)));
+    let signals = {
+        use tokio::signal::unix::{signal, SignalKind};
+        let _rt = runtime.enter();
+        (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        )
+    };
+    let (Ok(mut term), Ok(mut int)) = signals else {
+        return Err(DaemonError::Setup("cannot install signal handlers".into()));
+    };
+    let mut reloader = Reloader {
+        path: path.to_owned(),
+        running: config.clone(),
+        front: front.clone(),
+        adder: receivers.adder(),
+        registry: registry.clone(),
+        status: status.clone(),
+        stop: stop.clone(),
+    };
+    let (reload_tx, reload_rx) = std::sync::mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("reload".into())
+        .spawn(move || {
+            while reload_rx.recv().is_ok() {
+                notify(&reloading());
+                reloader.reload();
+                notify(&[
+                    sd_notify::NotifyState::Ready,
+                    sd_notify::NotifyState::Status("captioning"),
+                ]);
+            }
+        })
+        .map_err(|e| DaemonError::io("cannot start the reload thread", e))?;
+    runtime.spawn(async move {
+        loop {
+            tokio::select! {
+                _ = term.recv() => info!(message = "SIGTERM: stopping capture and draining."),
+                _ = int.recv() => info!(message = "SIGINT: stopping capture and draining."),
+                _ = hup.recv() => {
+                    info!(message = "SIGHUP: reloading the configuration.");
+                    let _ = reload_tx.send(());
+                    continue;
+                }
+            }
+            break;
+        }
+        notify(&[sd_notify::NotifyState::Stopping]);
+        stop.store(true, Relaxed);
+    });
+    notify(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status("captioning"),
+    ]);
+
+    let started_at = Instant::now();
+    let last_beat = Arc::new(AtomicU64::new(0));
+    let http = match &config.publishing.metrics_endpoint {
+        Some(addr) => {
+            let beat = last_beat.clone();
+            let health = Arc::new(move || {
+                let idle =
+                    (started_at.elapsed().as_millis() as u64).saturating_sub(beat.load(Relaxed));
+                if idle < ENGINE_STALL_MS {
+                    Ok(())
+                } else {
+                    Err(format!("engine loop idle for {} s", idle / 1000))
+                }
+            });
+            let server = HttpServer::start(
+                addr,
+                render_metrics(registry.clone(), status.clone()),
+                health,
+            )?;
+            info!(message = "Serving /metrics and /healthz.", addr = %server.local_addr());
+            Some(server)
+        }
+        None => None,
+    };
+    let watchdog = std::env::var_os("WATCHDOG_USEC").is_some();
+    let beat = last_beat.clone();
+    let heartbeat = move || {
+        beat.store(started_at.elapsed().as_millis() as u64, Relaxed);
+        if watchdog {
+            notify(&[sd_notify::NotifyState::Watchdog]);
+        }
+    };
+    let engine = EngineRun {
+        captioner: &captioner,
+        batching: &config.engine,
+        seed: config.decoding.seed,
+        alternatives: config.decoding.rerank.alternatives,
+        source_stats: registry,
+        status: Some(&status),
+        heartbeat: &heartbeat,
+    };
+    let captions = started.captions;
+    let result = engine.run(&mut receivers, &mut |caption| {
+        if captions.send_blocking(caption).is_err() {
+            error!(message = "Publisher stopped; caption not published.");
+        }
+    });
+    // Everything accepted has been handed over: let the publisher flush and close.
+    drop(captions);
+    let _ = stop_publisher.send(());
+    let published = runtime
+        .block_on(started.task)
+        .map_err(|e| DaemonError::Setup(format!("publisher task failed: {e}")))?;
+    if let Some(server) = http {
+        server.stop();
+    }
+    let mut failed = false;
+    let front = front.lock().unwrap_or_else(|e| e.into_inner()).take();
+    for (id, _, r) in front.map(FrontEnd::join).unwrap_or_default() {
+        if let Err(e) = r {
+            error!(message = "Source failed.", source = %id, error = %e);
+            failed = true;
+        }
+    }
+    let published = match published {
+        Ok(p) => p.captions,
+        Err(e) => {
+            error!(message = "Publisher failed.", error = %e);
+            failed = true;
+            0
+        }
+    };
+    let summary = result?;
+    info!(
+        message = "Stopped.",
+        captioned = summary.captioned,
+        gated = summary.gated,
+        published
+    );
+    Ok(!failed)
+}

@@ -1,5 +1,0 @@
-//! The `soundscribe` binary: all work happens in the library's `cli` module.
-
-fn main() -> std::process::ExitCode {
-    soundscribe::cli::main()
-}

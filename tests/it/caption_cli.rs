@@ -1,0 +1,145 @@
+//! `soundscribe caption` on both model kinds the engine runs: the seed-1 teacher (golden
+//! fixture) and the seed-2 release student (golden student-a, converted with a vocabulary).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn manifest(p: &str) -> PathBuf {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join(p)
+}
+
+fn soundscribe(args: &[&str]) -> std::process::Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_soundscribe"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// 4.5 s of a 16 kHz tone sweep.
+fn wav(dir: &Path) -> String {
+    let path = dir.join("sweep.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&path, spec).unwrap();
+    for i in 0..72_000u32 {
+        let t = f64::from(i) / 16_000.0;
+        w.write_sample(
+            (9000.0 * (2.0 * std::f64::consts::PI * (300.0 + 200.0 * t) * t).sin()) as i16,
+        )
+        .unwrap();
+    }
+    w.finalize().unwrap();
+    path.display().to_string()
+}
+
+fn lines(out: &std::process::Output) -> Vec<serde_json::Value> {
+    String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn captions_files_with_the_teacher() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("teacher");
+    let fx = manifest("tests/fixtures/teacher-a");
+    let fx = fx.to_str().unwrap();
+    soundscribe(&[
+        "convert",
+        "seed1",
+        "--captioner",
+        fx,
+        "--beats",
+        &format!("{fx}/beats.pt"),
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    let file = wav(tmp.path());
+    let out = soundscribe(&[
+        "caption",
+        "--model",
+        model.to_str().unwrap(),
+        "--window-s",
+        "2",
+        "--hop-s",
+        "1.5",
+        "--strategy",
+        "beam",
+        &file,
+    ]);
+    let captions = lines(&out);
+    // Windows at 0, 1.5, 3.0 (the last one shorter).
+    let starts: Vec<f64> = captions
+        .iter()
+        .map(|c| c["window"]["start_s"].as_f64().unwrap())
+        .collect();
+    assert_eq!(starts, [0.0, 1.5, 3.0]);
+    for c in &captions {
+        assert_eq!(c["file"], file.as_str());
+        // No tokenizer.json in a converted golden model: ids, marked as such.
+        assert!(c["text"].as_str().unwrap().starts_with("<ids "), "{c}");
+    }
+}
+
+#[test]
+fn captions_files_with_the_seed2_student_and_its_vocabulary() {
+    let golden = manifest("../shared/golden/student-a");
+    assert!(
+        golden.join("pytorch_model.bin").is_file(),
+        "{} missing (shared golden files)",
+        golden.display()
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    // A stand-in word list of the right size: index i is "w<i>".
+    let vocab = tmp.path().join("vocab.txt");
+    std::fs::write(
+        &vocab,
+        (0..4981).map(|i| format!("w{i}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let model = tmp.path().join("seed2");
+    soundscribe(&[
+        "convert",
+        "seed2",
+        "--checkpoint",
+        golden.join("pytorch_model.bin").to_str().unwrap(),
+        "--config",
+        golden.join("config.json").to_str().unwrap(),
+        "--vocab",
+        vocab.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    let file = wav(tmp.path());
+    let cfg = tmp.path().join("beam3.toml");
+    std::fs::write(&cfg, "[decoding]\nstrategy = \"beam\"\nnum_beams = 3\nmax_length = 20\n[windowing]\nwindow_s = 4.5\nhop_s = 4.5\n").unwrap();
+    let out = soundscribe(&[
+        "caption",
+        "--model",
+        model.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        &file,
+    ]);
+    let captions = lines(&out);
+    assert_eq!(captions.len(), 1);
+    let text = captions[0]["text"].as_str().unwrap();
+    assert!(
+        !text.is_empty() && text.split(' ').all(|w| w.starts_with('w')),
+        "{text}"
+    );
+    assert_eq!(captions[0]["model"], "seed2");
+}

@@ -1,0 +1,42 @@
+//! The integration tests, one binary: every file below is a module, so the test build
+//! links the libraries (and libtorch) once instead of once per file.
+
+mod audio_accounting;
+mod audio_bad_input;
+mod audio_capture;
+mod audio_cli;
+mod audio_device_loss;
+mod audio_formats;
+mod audio_resample;
+mod audio_windows;
+mod baseline_cli;
+mod caption_cli;
+mod cli;
+mod common;
+mod data_build;
+mod decode_algorithms;
+mod decode_teacher;
+mod default_model;
+mod distill_student;
+mod eval_cli;
+mod pipewire;
+mod publish_common;
+mod publish_listen;
+mod publish_pyzmq;
+mod publish_zmq;
+mod serve_common;
+mod serve_daemon;
+mod serve_e2e;
+mod student_aisfx_parity;
+mod student_effb2_parity;
+mod student_model;
+mod student_tokenizer;
+mod teacher_convert;
+mod teacher_full_size;
+mod teacher_parity;
+mod text_embedders;
+mod torch_smoke;
+mod train_checkpoints;
+mod train_common;
+mod train_student;
+mod train_teacher;
