@@ -36,12 +36,12 @@ demo: setup
 	scripts/demo.sh
 
 test: setup
-	$(CARGO) test $(CARGO_FLAGS) --all-targets
-	$(CARGO) test $(CARGO_FLAGS) --doc
+	$(CARGO) test $(CARGO_FLAGS) --workspace --all-targets
+	$(CARGO) test $(CARGO_FLAGS) --workspace --doc
 
 lint: setup
-	$(CARGO) fmt --check
-	$(CARGO) clippy $(CARGO_FLAGS) --all-targets -- -D warnings
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy $(CARGO_FLAGS) --workspace --all-targets -- -D warnings
 
 bench: setup
 	$(CARGO) bench $(CARGO_FLAGS)

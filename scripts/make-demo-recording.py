@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Derives the small files the repository ships from the held-out (test) split of the
 dataset that `soundscribe data build` makes: the `make demo` recording (held-out clips
-one after another, 0.5 s apart) and the three clips tests/default_model.rs captions.
+one after another, 0.5 s apart) and the three clips tests/it/default_model.rs captions.
 Standard library only.  Usage: scripts/make-demo-recording.py [DATASET_DIR]"""
 import json
 import os

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Python packages the tests use into .venv, idempotently:
-#   pyzmq       a real libzmq subscriber for tests/publish_pyzmq.rs
+#   pyzmq       a real libzmq subscriber for tests/it/publish_pyzmq.rs
 #   jsonschema  validates published payloads against docs/*-schema.json
 # Run after scripts/setup-torch.sh (which creates .venv). Only PyPI is contacted.
 set -euo pipefail

@@ -14,7 +14,13 @@ pub struct PipeWire {
     session: Option<Child>,
     /// `XDG_RUNTIME_DIR` of the session (its socket lives here).
     pub runtime: tempfile::TempDir,
+    /// Held while this session exists: tests share one process, and the session is
+    /// selected through process-wide environment variables.
+    _one_at_a_time: std::sync::MutexGuard<'static, ()>,
 }
+
+/// Serialises the PipeWire tests of this binary.
+static ONE_SESSION: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl Drop for PipeWire {
     fn drop(&mut self) {
@@ -60,6 +66,7 @@ impl PipeWire {
         let mut pw = PipeWire {
             session: None,
             runtime,
+            _one_at_a_time: ONE_SESSION.lock().unwrap_or_else(|e| e.into_inner()),
         };
         pw.start_server()?;
         Ok(pw)
@@ -109,7 +116,7 @@ impl PipeWire {
     /// Points this process's ALSA `pipewire` device at the sink's monitor.
     pub fn use_from_this_process(&self) {
         // pipewire-alsa reads its server, target node and stream properties from the
-        // environment; each test binary using this holds a single test, so this is safe.
+        // environment; one session exists at a time in this binary (`ONE_SESSION`).
         std::env::set_var("XDG_RUNTIME_DIR", self.runtime.path());
         std::env::set_var("PIPEWIRE_NODE", SINK);
         std::env::set_var("PIPEWIRE_ALSA", "{ stream.capture.sink=true }");

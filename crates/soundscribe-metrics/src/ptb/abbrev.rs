@@ -2,7 +2,7 @@
 //! ends a sentence. See `lexer.rs` for how rules compete.
 
 use super::chars::{is_digit, is_space};
-use super::lexer::{at, cand, lit, run, Cand, Out};
+use super::scan::{at, cand, lit, run, Cand, Out};
 use super::symbols::sgml_len;
 use super::words::{ABBREV1, ABBREV2, ABBREV3, CASE_FIRST, SENTENCE_STARTERS};
 

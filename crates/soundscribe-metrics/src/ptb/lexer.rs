@@ -11,28 +11,11 @@
 use super::abbrev::abbreviation;
 use super::chars::{is_apos, is_apos_etc, is_digit, is_letter, is_space, latex_quotes};
 use super::numbers::{currency, number_rules};
+use super::scan::{at, cand, lit, run, Cand, Out};
 use super::symbols::{bracket_symbol, punctuation, quote_rules};
 use super::things::thing;
 use super::web::web;
 use super::words::{APOSTROPHE_WORDS, ASSIMILATIONS};
-
-/// What a rule produces.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) enum Out {
-    /// The matched text itself.
-    Same,
-    /// A normalised form.
-    Text(String),
-    /// Quote normalisation of the matched text.
-    Quotes { probably_left: bool },
-}
-
-/// A rule's match: total length (with trailing context), token length, output.
-pub(super) struct Cand {
-    pub(super) total: usize,
-    pub(super) tok: usize,
-    pub(super) out: Out,
-}
 
 /// Splits one line into PTB tokens, original case.
 pub fn lex(line: &str) -> Vec<String> {
@@ -89,36 +72,6 @@ fn best(s: &[char], i: usize) -> Option<Cand> {
         }
     }
     best
-}
-
-pub(super) fn cand(total: usize, tok: usize, out: Out) -> Option<Cand> {
-    (tok > 0).then_some(Cand { total, tok, out })
-}
-
-/// Case-insensitive literal at `i` (an `'` in the literal matches any apostrophe).
-pub(super) fn lit(s: &[char], i: usize, word: &str) -> usize {
-    let mut j = i;
-    for w in word.chars() {
-        let Some(&c) = s.get(j) else { return 0 };
-        let ok = if w == '\'' {
-            is_apos_etc(c)
-        } else {
-            c.to_lowercase().eq(w.to_lowercase())
-        };
-        if !ok {
-            return 0;
-        }
-        j += 1;
-    }
-    j - i
-}
-
-pub(super) fn run(s: &[char], i: usize, pred: impl Fn(char) -> bool) -> usize {
-    s[i.min(s.len())..].iter().take_while(|&&c| pred(c)).count()
-}
-
-pub(super) fn at(s: &[char], i: usize, pred: impl Fn(char) -> bool) -> bool {
-    s.get(i).is_some_and(|&c| pred(c))
 }
 
 /// `[^\p{Alpha}]` trailing context; `\p{Alpha}` is ASCII in the JFlex that built 3.4.1, and

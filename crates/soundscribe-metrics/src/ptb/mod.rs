@@ -12,6 +12,7 @@ mod abbrev;
 mod chars;
 mod lexer;
 mod numbers;
+mod scan;
 mod symbols;
 mod things;
 mod web;

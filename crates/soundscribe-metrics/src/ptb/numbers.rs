@@ -2,7 +2,7 @@
 //! compete.
 
 use super::chars::{is_digit, is_space};
-use super::lexer::{at, cand, run, Cand, Out};
+use super::scan::{at, cand, run, Cand, Out};
 
 /// `NUM = DIGIT*([.:,]DIGIT+)+ | DIGIT+([.:,]DIGIT+)*` (3.4.1 allows a leading `:`).
 fn num_len(s: &[char], i: usize) -> usize {

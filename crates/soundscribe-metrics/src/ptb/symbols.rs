@@ -2,7 +2,7 @@
 //! `lexer.rs` for how rules compete.
 
 use super::chars::{is_alnum, is_misc_symbol, is_quote};
-use super::lexer::{at, cand, lit, run, Cand, Out};
+use super::scan::{at, cand, lit, run, Cand, Out};
 
 /// Double quotes (`DBLQUOT`) and single/curly quotes (`QUOTES`), PTB-normalised.
 pub fn quote_rules(s: &[char], i: usize) -> Option<Cand> {

@@ -3,7 +3,7 @@
 
 use super::abbrev::{acro_len, stem_len};
 use super::chars::{is_alnum, is_apos_etc};
-use super::lexer::{at, cand, lit, run, Cand, Out};
+use super::scan::{at, cand, lit, run, Cand, Out};
 
 /// `-LRB-`-style escapes and a few fixed forms (`TBSPEC`).
 pub fn tbspec(s: &[char], i: usize) -> Option<Cand> {

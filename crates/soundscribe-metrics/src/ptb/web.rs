@@ -2,7 +2,7 @@
 //! names, in CoreNLP 3.4.1's forms. See `lexer.rs` for how rules compete.
 
 use super::chars::{is_letter, is_space};
-use super::lexer::{at, cand, lit, run, Cand, Out};
+use super::scan::{at, cand, lit, run, Cand, Out};
 
 /// URLs, e-mail addresses, @names and #hashtags.
 pub(super) fn web(s: &[char], i: usize) -> Option<Cand> {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::augment::mixup::MixLine;
+use crate::augment::mixes_file::MixLine;
 
 /// The seed's instruction, followed by the two captions.
 pub const PROMPT: &str =

@@ -11,6 +11,7 @@ use std::path::Path;
 use rand_chacha::ChaCha8Rng;
 
 use crate::augment::draw::{below, unit};
+pub use crate::augment::mixes_file::MixLine;
 
 /// Mean power of `x` (0 for silence or an empty clip).
 pub fn mean_power(x: &[f32]) -> f64 {
@@ -53,15 +54,6 @@ pub fn random_mix(a: &[f32], b: &[f32], max_db: f64, rng: &mut ChaCha8Rng) -> (V
 pub struct MixCaptioner {
     pregenerated: HashMap<(String, String), Vec<String>>,
     endpoint: Option<std::sync::Arc<crate::augment::mix_llm::MixEndpoint>>,
-}
-
-/// One line of a pre-generated mixes file (JSONL), also the endpoint's answer cache.
-#[derive(serde::Serialize, serde::Deserialize)]
-pub(super) struct MixLine {
-    /// The two clips' captions.
-    pub(super) captions: [String; 2],
-    /// A caption of their mix.
-    pub(super) mix: String,
 }
 
 fn key(a: &str, b: &str) -> (String, String) {

@@ -20,7 +20,7 @@ use tch::{Device, Kind, Tensor};
 use super::cache::{clip_key, tensor_text, text_tensor, TensorCache};
 use super::config::{DistillSection, EncoderKd};
 use super::loss::symmetric_diagonal_ce;
-use super::trainer::Model;
+use super::model::Model;
 use crate::dataset::clip::load_clip;
 use crate::dataset::manifest::Item;
 use soundscribe::config::{DecodingConfig, DecodingStrategy};
@@ -77,7 +77,7 @@ impl TeacherTargets {
         // Loaded at the first clip the cache does not hold.
         let mut teacher: Option<Captioner> = None;
         let mut by_clip = HashMap::new();
-        let bar = progress.then(|| super::log::bar(items.len() as u64, "teacher targets"));
+        let bar = progress.then(|| super::progress::bar(items.len() as u64, "teacher targets"));
         let mut computed = 0usize;
         for item in items {
             let key = Self::key(item);

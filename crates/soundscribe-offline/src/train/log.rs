@@ -8,30 +8,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde_json::json;
 
+use super::progress::style;
 use super::validate::ValResult;
 
 /// The JSONL log of a run.
 pub const LOG_FILE: &str = "log.jsonl";
-
-/// The bars' look: `template`, or indicatif's default if the template were invalid.
-fn style(template: &str) -> ProgressStyle {
-    ProgressStyle::with_template(template)
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ")
-}
-
-/// A progress bar of `len` items.
-pub fn bar(len: u64, what: &str) -> ProgressBar {
-    let b = ProgressBar::new(len);
-    b.set_style(style(
-        "{msg:>16} [{bar:30}] {pos}/{len} {per_sec} ETA {eta}",
-    ));
-    b.set_message(what.to_owned());
-    b
-}
 
 /// Where a run's progress goes.
 pub struct RunLog {

@@ -7,12 +7,16 @@
 pub mod cache;
 pub mod checkpoint;
 pub mod config;
+mod config_check;
 pub mod distill;
 pub mod loader;
 pub mod log;
 pub mod loss;
+pub mod model;
 pub mod net;
 pub mod optim;
 pub mod plot;
+pub mod progress;
+mod step;
 pub mod trainer;
 pub mod validate;

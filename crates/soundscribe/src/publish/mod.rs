@@ -10,6 +10,7 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod endpoint;
 pub mod http;
 mod message;
 pub mod schema;

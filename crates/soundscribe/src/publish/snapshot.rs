@@ -14,6 +14,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use zeromq::{RepSocket, ReqSocket, Socket, SocketRecv, SocketSend, ZmqMessage};
 
+use super::endpoint::prepare_endpoint;
 use super::schema::{self, Encoded};
 use super::subscriber::Received;
 use super::PublishError;
@@ -61,7 +62,7 @@ impl SnapshotServer {
         let mut socket = RepSocket::new();
         let mut bound = Vec::new();
         for endpoint in endpoints {
-            if let Err(problem) = super::zmq::prepare_endpoint(endpoint) {
+            if let Err(problem) = prepare_endpoint(endpoint) {
                 let _ = socket.close().await;
                 return Err(PublishError::Bind {
                     endpoint: endpoint.clone(),
