@@ -208,7 +208,7 @@ fn kill_during_checkpoint_write_keeps_the_previous_one() {
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args([
                 "--exact",
-                "checkpoint_writer_child",
+                "train_checkpoints::checkpoint_writer_child",
                 "--ignored",
                 "--test-threads=1",
             ])
