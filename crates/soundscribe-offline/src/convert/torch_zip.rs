@@ -1,7 +1,10 @@
 //! A safe reader for `torch.save` files (zip archive + pickle), without Python.
 //!
 //! The pickle goes through the restricted stack machine in `pickle`, which refuses every
-//! global but plain containers and tensor storages, so no code from the file ever runs.
+//! global but plain containers and tensor storages, so no code from the file ever runs,
+//! and stops at its limits (nesting depth, values and string bytes made, memo copies
+//! included; tensor copies beyond the storages), so a hostile file gets an error naming it
+//! rather than a stack overflow or runaway memory.
 //! This reads the captioner's flat `state_dict` and BEATs' nested
 //! `{"cfg": dict, "model": state_dict}` alike.
 //!

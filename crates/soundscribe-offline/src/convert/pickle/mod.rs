@@ -5,6 +5,7 @@
 //! with `torch.*Storage` persistent ids. Any other global is refused, so no code from the
 //! file ever runs. Opcode reference: Python's `Lib/pickletools.py`.
 
+mod limits;
 mod numpy;
 pub mod value;
 
@@ -12,6 +13,7 @@ use std::collections::HashMap;
 
 use tch::{Kind, Tensor};
 
+use limits::{Budget, Limits, Size};
 use value::{PickleValue, StorageRef, TensorHandle};
 
 pub(crate) fn storage_kind(name: &str) -> Option<(Kind, usize)> {
@@ -33,25 +35,31 @@ pub(crate) fn storage_kind(name: &str) -> Option<(Kind, usize)> {
 /// Loads a storage's elements (a 1-d tensor of `numel` elements) on demand.
 pub(crate) type Loader<'l> = dyn FnMut(&StorageRef) -> Result<Tensor, String> + 'l;
 
-/// Runs the pickle in `data`, loading storages through `load`.
+/// Runs the pickle in `data`, loading storages through `load`, within [`Limits::DEFAULT`].
 pub(crate) fn unpickle(data: &[u8], load: &mut Loader<'_>) -> Result<PickleValue, String> {
-    Unpickler::new(data).run(load)
+    Unpickler::new(data, Limits::DEFAULT).run(load)
 }
 
+/// The stack machine. `sizes` runs parallel to `stack` (one [`Size`] per entry) and each
+/// memo entry keeps its size, so the limits never walk a value.
 struct Unpickler<'a> {
     data: &'a [u8],
     pos: usize,
     stack: Vec<PickleValue>,
-    memo: HashMap<u32, PickleValue>,
+    sizes: Vec<Size>,
+    memo: HashMap<u32, (PickleValue, Size)>,
+    budget: Budget,
 }
 
 impl<'a> Unpickler<'a> {
-    fn new(data: &'a [u8]) -> Self {
+    fn new(data: &'a [u8], limits: Limits) -> Self {
         Unpickler {
             data,
             pos: 0,
             stack: Vec::new(),
+            sizes: Vec::new(),
             memo: HashMap::new(),
+            budget: Budget::new(limits),
         }
     }
 
@@ -83,31 +91,93 @@ impl<'a> Unpickler<'a> {
         Ok(s)
     }
 
-    fn pop(&mut self) -> Result<PickleValue, String> {
-        self.stack.pop().ok_or_else(|| "stack underflow".to_owned())
+    /// Pushes a value of `size` already charged to the budget.
+    fn push_sized(&mut self, v: PickleValue, size: Size) {
+        self.stack.push(v);
+        self.sizes.push(size);
     }
 
-    fn pop_mark(&mut self) -> Result<Vec<PickleValue>, String> {
+    /// Charges and pushes a value holding no other values.
+    fn push(&mut self, v: PickleValue) -> Result<(), String> {
+        let size = Size::leaf(payload(&v));
+        self.budget.charge(size)?;
+        self.push_sized(v, size);
+        Ok(())
+    }
+
+    fn pop(&mut self) -> Result<(PickleValue, Size), String> {
+        match (self.stack.pop(), self.sizes.pop()) {
+            (Some(v), Some(s)) => Ok((v, s)),
+            _ => Err("stack underflow".to_owned()),
+        }
+    }
+
+    /// Pops the entries above the topmost MARK, and the MARK; returns them and their join.
+    fn pop_mark(&mut self) -> Result<(Vec<PickleValue>, Size), String> {
         let at = self
             .stack
             .iter()
             .rposition(|v| matches!(v, PickleValue::Mark))
             .ok_or("MARK not found")?;
-        let items = self.stack.split_off(at + 1);
-        self.stack.pop();
-        Ok(items)
+        Ok(self.pop_from(at + 1, 1))
     }
 
-    fn top_mut(&mut self) -> Result<&mut PickleValue, String> {
+    /// Pops the entries from `at` on, then `extra` more; returns the former and their join.
+    fn pop_from(&mut self, at: usize, extra: usize) -> (Vec<PickleValue>, Size) {
+        let items = self.stack.split_off(at);
+        let sizes = self.sizes.split_off(at);
+        let new_len = at.saturating_sub(extra);
+        self.stack.truncate(new_len);
+        self.sizes.truncate(new_len);
+        (items, Size::join(&sizes))
+    }
+
+    /// Pushes a new list (or tuple) of `items`, of joined size `children`.
+    fn push_list(&mut self, items: Vec<PickleValue>, children: Size) -> Result<(), String> {
+        let size = self.budget.container(children)?;
+        self.push_sized(PickleValue::List(items), size);
+        Ok(())
+    }
+
+    /// The top entry, with its size grown by `children` (refused if too deep) for the
+    /// caller to put them in.
+    fn top_grown(&mut self, children: Size) -> Result<&mut PickleValue, String> {
+        let (Some(top), Some(size)) = (self.stack.last_mut(), self.sizes.last_mut()) else {
+            return Err("stack underflow".into());
+        };
+        self.budget.nest(size, children)?;
+        Ok(top)
+    }
+
+    fn top(&self) -> Result<&PickleValue, String> {
         self.stack
-            .last_mut()
+            .last()
             .ok_or_else(|| "stack underflow".to_owned())
     }
 
     fn push_str(&mut self, n: usize) -> Result<(), String> {
         let b = self.take(n)?;
         let s = std::str::from_utf8(b).map_err(|_| "invalid UTF-8 string")?;
-        self.stack.push(PickleValue::Str(s.to_owned()));
+        self.budget.charge(Size::leaf(s.len()))?;
+        self.push_sized(PickleValue::Str(s.to_owned()), Size::leaf(s.len()));
+        Ok(())
+    }
+
+    /// PUT: the memo gets a copy of the top entry, charged before it is made.
+    fn memo_put(&mut self, i: u32) -> Result<(), String> {
+        let size = *self.sizes.last().ok_or("stack underflow")?;
+        self.budget.charge(size)?;
+        let v = self.top()?.clone();
+        self.memo.insert(i, (v, size));
+        Ok(())
+    }
+
+    /// GET: pushes a copy of a memo entry, charged before it is made.
+    fn memo_get(&mut self, i: u32) -> Result<(), String> {
+        let size = self.memo.get(&i).ok_or("memo key not found")?.1;
+        self.budget.charge(size)?;
+        let v = self.memo[&i].0.clone();
+        self.push_sized(v, size);
         Ok(())
     }
 
@@ -121,25 +191,25 @@ impl<'a> Unpickler<'a> {
                 0x95 => {
                     self.take(8)?; // FRAME
                 }
-                b'.' => return self.pop(),
-                b'(' => self.stack.push(PickleValue::Mark),
-                b'}' => self.stack.push(PickleValue::Dict(Vec::new())),
-                b']' | b')' => self.stack.push(PickleValue::List(Vec::new())),
-                b'N' => self.stack.push(PickleValue::None),
-                0x88 => self.stack.push(PickleValue::Bool(true)),
-                0x89 => self.stack.push(PickleValue::Bool(false)),
+                b'.' => return Ok(self.pop()?.0),
+                b'(' => self.push(PickleValue::Mark)?,
+                b'}' => self.push(PickleValue::Dict(Vec::new()))?,
+                b']' | b')' => self.push(PickleValue::List(Vec::new()))?,
+                b'N' => self.push(PickleValue::None)?,
+                0x88 => self.push(PickleValue::Bool(true))?,
+                0x89 => self.push(PickleValue::Bool(false))?,
                 b'K' => {
                     let v = self.u8()?;
-                    self.stack.push(PickleValue::Int(v.into()));
+                    self.push(PickleValue::Int(v.into()))?;
                 }
                 b'M' => {
                     let b = self.take(2)?;
                     let v = u16::from_le_bytes([b[0], b[1]]);
-                    self.stack.push(PickleValue::Int(v.into()));
+                    self.push(PickleValue::Int(v.into()))?;
                 }
                 b'J' => {
                     let v = self.u32()? as i32;
-                    self.stack.push(PickleValue::Int(v.into()));
+                    self.push(PickleValue::Int(v.into()))?;
                 }
                 0x8a => {
                     let n = self.u8()? as usize;
@@ -153,13 +223,13 @@ impl<'a> Unpickler<'a> {
                         [0; 8]
                     };
                     buf[..n].copy_from_slice(b);
-                    self.stack.push(PickleValue::Int(i64::from_le_bytes(buf)));
+                    self.push(PickleValue::Int(i64::from_le_bytes(buf)))?;
                 }
                 b'G' => {
                     let b = self.take(8)?;
                     let mut a = [0u8; 8];
                     a.copy_from_slice(b);
-                    self.stack.push(PickleValue::Float(f64::from_be_bytes(a)));
+                    self.push(PickleValue::Float(f64::from_be_bytes(a)))?;
                 }
                 b'X' => {
                     let n = self.u32()? as usize;
@@ -170,41 +240,41 @@ impl<'a> Unpickler<'a> {
                     self.push_str(n)?;
                 }
                 b't' => {
-                    let items = self.pop_mark()?;
-                    self.stack.push(PickleValue::List(items));
+                    let (items, children) = self.pop_mark()?;
+                    self.push_list(items, children)?;
                 }
                 0x85..=0x87 => {
                     let n = (op - 0x84) as usize;
                     if self.stack.len() < n {
                         return Err("stack underflow".into());
                     }
-                    let items = self.stack.split_off(self.stack.len() - n);
-                    self.stack.push(PickleValue::List(items));
+                    let (items, children) = self.pop_from(self.stack.len() - n, 0);
+                    self.push_list(items, children)?;
                 }
                 b'a' => {
-                    let v = self.pop()?;
-                    match self.top_mut()? {
+                    let (v, size) = self.pop()?;
+                    match self.top_grown(size)? {
                         PickleValue::List(l) => l.push(v),
                         _ => return Err("APPEND to a non-list".into()),
                     }
                 }
                 b'e' => {
-                    let items = self.pop_mark()?;
-                    match self.top_mut()? {
+                    let (items, children) = self.pop_mark()?;
+                    match self.top_grown(children)? {
                         PickleValue::List(l) => l.extend(items),
                         _ => return Err("APPENDS to a non-list".into()),
                     }
                 }
                 b's' => {
-                    let v = self.pop()?;
-                    let k = self.pop()?;
-                    match self.top_mut()? {
+                    let (v, v_size) = self.pop()?;
+                    let (k, k_size) = self.pop()?;
+                    match self.top_grown(Size::join(&[k_size, v_size]))? {
                         PickleValue::Dict(d) => d.push((k, v)),
                         _ => return Err("SETITEM on a non-dict".into()),
                     }
                 }
                 b'u' => {
-                    let items = self.pop_mark()?;
+                    let (items, children) = self.pop_mark()?;
                     if items.len() % 2 != 0 {
                         return Err("SETITEMS with an odd number of items".into());
                     }
@@ -213,25 +283,22 @@ impl<'a> Unpickler<'a> {
                     while let (Some(k), Some(v)) = (it.next(), it.next()) {
                         pairs.push((k, v));
                     }
-                    match self.top_mut()? {
+                    match self.top_grown(children)? {
                         PickleValue::Dict(d) => d.extend(pairs),
                         _ => return Err("SETITEMS on a non-dict".into()),
                     }
                 }
                 b'q' => {
                     let i = self.u8()?.into();
-                    let v = self.top_mut()?.clone();
-                    self.memo.insert(i, v);
+                    self.memo_put(i)?;
                 }
                 b'r' => {
                     let i = self.u32()?;
-                    let v = self.top_mut()?.clone();
-                    self.memo.insert(i, v);
+                    self.memo_put(i)?;
                 }
                 0x94 => {
                     let i = self.memo.len() as u32;
-                    let v = self.top_mut()?.clone();
-                    self.memo.insert(i, v);
+                    self.memo_put(i)?;
                 }
                 b'h' | b'j' => {
                     let i = if op == b'h' {
@@ -239,36 +306,45 @@ impl<'a> Unpickler<'a> {
                     } else {
                         self.u32()?
                     };
-                    let v = self.memo.get(&i).cloned().ok_or("memo key not found")?;
-                    self.stack.push(v);
+                    self.memo_get(i)?;
                 }
                 b'c' => {
                     let module = self.line()?;
                     let name = self.line()?;
-                    self.stack.push(global(&module, &name)?);
+                    self.push(global(&module, &name)?)?;
                 }
                 b'Q' => {
-                    let pid = self.pop()?;
-                    self.stack.push(PickleValue::Storage(storage_ref(pid)?));
+                    let (pid, _) = self.pop()?;
+                    self.push(PickleValue::Storage(storage_ref(pid)?))?;
                 }
                 b'R' => {
-                    let args = self.pop()?;
-                    let func = self.pop()?;
-                    let v = reduce(func, args, load)?;
-                    self.stack.push(v);
+                    let (args, _) = self.pop()?;
+                    let (func, _) = self.pop()?;
+                    let v = reduce(func, args, load, &mut self.budget)?;
+                    self.push(v)?;
                 }
                 b'b' => {
                     // BUILD: OrderedDict's `_metadata` state (dropped) or a numpy dtype's state.
-                    let state = self.pop()?;
-                    if matches!(self.top_mut()?, PickleValue::NumpyDtype(_)) {
+                    let (state, _) = self.pop()?;
+                    if matches!(self.top()?, PickleValue::NumpyDtype(_)) {
                         numpy::build_dtype(&state)?;
-                    } else if !matches!(self.top_mut()?, PickleValue::Dict(_)) {
+                    } else if !matches!(self.top()?, PickleValue::Dict(_)) {
                         return Err("BUILD on a non-dict object".into());
                     }
                 }
                 other => return Err(format!("opcode 0x{other:02x} is not supported")),
             }
         }
+    }
+}
+
+/// The string payload of a value that holds no other values.
+fn payload(v: &PickleValue) -> usize {
+    match v {
+        PickleValue::Str(s) | PickleValue::Global(s) | PickleValue::NumpyDtype(s) => s.len(),
+        PickleValue::Bytes(b) => b.len(),
+        PickleValue::Storage(s) => s.key.len(),
+        _ => 0,
     }
 }
 
@@ -323,6 +399,7 @@ fn reduce(
     func: PickleValue,
     args: PickleValue,
     load: &mut Loader<'_>,
+    budget: &mut Budget,
 ) -> Result<PickleValue, String> {
     let PickleValue::Global(name) = func else {
         return Err("REDUCE on a non-callable".into());
@@ -358,14 +435,25 @@ fn reduce(
                 return Err(format!("tensor view exceeds its storage {}", s.key));
             }
             let storage = load(s)?;
+            let elem = s.kind.elt_size_in_bytes() as u64;
+            budget.storage(&s.key, (s.numel.max(0) as u64).saturating_mul(elem));
             let t = if empty {
-                Tensor::zeros(size.as_slice(), (s.kind, tch::Device::Cpu))
+                Tensor::f_zeros(size.as_slice(), (s.kind, tch::Device::Cpu))
             } else {
-                storage
+                let view = storage
                     .f_as_strided(size.as_slice(), stride.as_slice(), *offset)
-                    .and_then(|t| t.f_contiguous())
-                    .map_err(|e| e.to_string())?
-            };
+                    .map_err(|e| e.to_string())?;
+                if !view.is_contiguous() {
+                    // `contiguous()` copies it: with overlapping strides (stride 0) the copy
+                    // can be far larger than the storage.
+                    let numel = size
+                        .iter()
+                        .fold(1u64, |acc, &n| acc.saturating_mul(n as u64));
+                    budget.copy(numel.saturating_mul(elem))?;
+                }
+                view.f_contiguous()
+            }
+            .map_err(|e| e.to_string())?;
             Ok(PickleValue::Tensor(TensorHandle(t)))
         }
         other => Err(format!("REDUCE of {other} is not supported")),
@@ -373,54 +461,4 @@ fn reduce(
 }
 
 #[cfg(test)]
-mod tests {
-    use proptest::prelude::*;
-
-    use super::*;
-
-    fn parse(bytes: &[u8]) -> Result<PickleValue, String> {
-        let mut load = |s: &StorageRef| -> Result<Tensor, String> {
-            Ok(Tensor::zeros(
-                [s.numel.clamp(0, 1 << 16)],
-                (s.kind, tch::Device::Cpu),
-            ))
-        };
-        Unpickler::new(bytes).run(&mut load)
-    }
-
-    /// `pickle.dumps({"a": [1, 2.5, True, None], "b": "x", "c": -300}, protocol=2)`.
-    const PLAIN: &[u8] = b"\x80\x02}q\x00(X\x01\x00\x00\x00aq\x01]q\x02(K\x01G@\x04\x00\x00\x00\x00\x00\x00\x88NeX\x01\x00\x00\x00bq\x03X\x01\x00\x00\x00xq\x04X\x01\x00\x00\x00cq\x05J\xd4\xfe\xff\xffu.";
-
-    #[test]
-    fn plain_data_round_trips_to_json() {
-        let v = parse(PLAIN).unwrap().to_json().unwrap();
-        assert_eq!(
-            v,
-            serde_json::json!({"a": [1, 2.5, true, null], "b": "x", "c": -300})
-        );
-    }
-
-    #[test]
-    fn globals_outside_the_allow_list_are_refused() {
-        let err = parse(b"\x80\x02cbuiltins\neval\nq\x00.").unwrap_err();
-        assert!(
-            err.contains("refusing to load global builtins.eval"),
-            "{err}"
-        );
-    }
-
-    proptest! {
-        #[test]
-        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
-            let _ = parse(&bytes);
-        }
-
-        #[test]
-        fn corrupted_pickles_never_panic(pos in 0usize..PLAIN.len(), byte in any::<u8>(), cut in 0usize..=PLAIN.len()) {
-            let mut bytes = PLAIN.to_vec();
-            bytes[pos] = byte;
-            let _ = parse(&bytes);
-            let _ = parse(&PLAIN[..cut]);
-        }
-    }
-}
+mod tests;
