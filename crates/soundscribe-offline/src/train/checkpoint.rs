@@ -129,13 +129,12 @@ impl Checkpoints {
         let tmp = self.scratch(TMP_PREFIX, &name);
         let _ = fs::remove_dir_all(&tmp);
         fs::create_dir(&tmp).map_err(|e| err(&tmp, e))?;
-        write_tensors(&tmp.join("model.safetensors"), model)?;
-        write_tensors(&tmp.join("optimizer.safetensors"), optimizer)?;
-        let json = serde_json::to_vec_pretty(state).map_err(|e| err(&tmp, e))?;
-        let state_path = tmp.join("state.json");
-        fs::write(&state_path, json).map_err(|e| err(&state_path, e))?;
-        sync(&state_path)?;
-        sync(&tmp)?;
+        if let Err(e) = write_all(&tmp, model, optimizer, state) {
+            // A full disk or a vanished device: leave no half-written directory behind to
+            // pile up at every checkpoint while the run goes on.
+            let _ = fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
         let dest = self.root.join(&name);
         if dest.exists() {
             self.remove(&dest)?;
@@ -206,6 +205,22 @@ impl Checkpoints {
         fs::rename(dir, &trash).map_err(|e| err(dir, e))?;
         fs::remove_dir_all(&trash).map_err(|e| err(&trash, e))
     }
+}
+
+/// Writes the three files of a checkpoint into `dir` and syncs them and the directory.
+fn write_all(
+    dir: &Path,
+    model: &[(String, Tensor)],
+    optimizer: &[(String, Tensor)],
+    state: &TrainState,
+) -> Result<(), CheckpointError> {
+    write_tensors(&dir.join("model.safetensors"), model)?;
+    write_tensors(&dir.join("optimizer.safetensors"), optimizer)?;
+    let json = serde_json::to_vec_pretty(state).map_err(|e| err(dir, e))?;
+    let state_path = dir.join("state.json");
+    fs::write(&state_path, json).map_err(|e| err(&state_path, e))?;
+    sync(&state_path)?;
+    sync(dir)
 }
 
 /// Ends the names of this process's scratch directories, so prune leaves its own alone.

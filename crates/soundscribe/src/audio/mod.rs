@@ -13,6 +13,7 @@
 )]
 
 pub mod device;
+pub mod fifo;
 pub mod file;
 pub mod pcm;
 pub mod pipeline;

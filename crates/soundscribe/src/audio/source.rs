@@ -12,6 +12,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::device::{DeviceCapture, StreamHealth};
+use super::fifo::{is_fifo, FifoStream};
 use super::file::FileReader;
 use super::pcm::PcmReader;
 use super::queue::{QueuePolicy, SourceAdder, SourceStats, WindowReceivers, WindowSender};
@@ -158,9 +159,31 @@ impl FrontEnd {
                 let realtime = f.realtime;
                 Box::new(move |sender| run_reader(&ctx, reader, sender, realtime))
             }
+            SourceConfig::Pcm(p) if is_fifo(&p.path) => {
+                let p = p.clone();
+                Box::new(move |sender| {
+                    let (stop, own_stop) = (ctx.stop.clone(), ctx.own_stop.clone());
+                    let stopped = Box::new(move || stop.load(Relaxed) || own_stop.load(Relaxed));
+                    let fifo = FifoStream::open(&p.path, &ctx.id, ctx.stats.clone(), stopped)?;
+                    let reader = PcmReader::new(
+                        &p.path,
+                        Box::new(fifo),
+                        p.format,
+                        p.sample_rate,
+                        p.channels,
+                    )?;
+                    run_reader(&ctx, reader, sender, false)
+                })
+            }
             SourceConfig::Pcm(p) => {
                 let p = p.clone();
-                Box::new(move |sender| run_reader(&ctx, PcmReader::open(&p)?, sender, false))
+                Box::new(move |sender| {
+                    let result = run_reader(&ctx, PcmReader::open(&p)?, sender, false);
+                    if result.is_ok() && !ctx.stopped() {
+                        tracing::warn!(source = %ctx.id, stream = %p.path.display(), "Raw PCM stream ended; this source stops.");
+                    }
+                    result
+                })
             }
             SourceConfig::Device(d) => {
                 let d = d.clone();

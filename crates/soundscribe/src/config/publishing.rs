@@ -70,16 +70,22 @@ impl PublishingConfig {
                 ));
             }
         }
-        if !(self.heartbeat_s > 0.0 && self.heartbeat_s <= 3600.0) {
+        if !(MIN_HEARTBEAT_S..=3600.0).contains(&self.heartbeat_s) {
             issues.push(ConfigIssue::new(
                 format!("{at}.heartbeat_s"),
-                format!("must be in (0, 3600], got {}", self.heartbeat_s),
+                format!(
+                    "must be in [{MIN_HEARTBEAT_S}, 3600], got {}",
+                    self.heartbeat_s
+                ),
             ));
         }
-        if self.queue_captions == 0 {
+        if !(1..=MAX_QUEUE_CAPTIONS).contains(&self.queue_captions) {
             issues.push(ConfigIssue::new(
                 format!("{at}.queue_captions"),
-                "must be at least 1",
+                format!(
+                    "must be in [1, {MAX_QUEUE_CAPTIONS}], got {}",
+                    self.queue_captions
+                ),
             ));
         }
         if self.linger_ms > 60_000 {
@@ -91,9 +97,20 @@ impl PublishingConfig {
     }
 }
 
-/// Each endpoint must be `tcp://HOST:PORT` or `ipc://PATH`.
+/// The shortest status heartbeat period (one a millisecond already floods subscribers).
+pub const MIN_HEARTBEAT_S: f64 = 0.001;
+/// The most captions the engine may hand over ahead of the publisher.
+pub const MAX_QUEUE_CAPTIONS: usize = 65_536;
+
+/// Each endpoint must be `tcp://HOST:PORT` or `ipc://PATH`, and appear once.
 fn check_endpoints(at: &str, endpoints: &[String], issues: &mut Vec<ConfigIssue>) {
     for (i, e) in endpoints.iter().enumerate() {
+        if endpoints[..i].contains(e) {
+            issues.push(ConfigIssue::new(
+                format!("{at}[{i}]"),
+                format!("{e:?} is listed twice; each endpoint can be bound once"),
+            ));
+        }
         let ok = match e.split_once("://") {
             Some(("tcp", rest)) => rest
                 .rsplit_once(':')

@@ -54,7 +54,7 @@ fn validation_reports_every_problem_with_lines() {
     assert_eq!(err.problems.len(), 2, "{err}");
     let msg = err.to_string();
     assert!(
-        msg.contains("test.toml:3:1: windowing.hop_s: must be in (0, window_s = 10]"),
+        msg.contains("test.toml:3:1: windowing.hop_s: must be in [0.01, window_s = 10]"),
         "{msg}"
     );
     assert!(msg.contains("test.toml:6:1: decoding.top_p"), "{msg}");
@@ -132,4 +132,39 @@ mod props {
             let _ = load(&text);
         }
     }
+}
+
+/// Values a campaign found `config check` accepting and `serve` then choking on: a 480 GB
+/// queue, a hop that never advances, one-sample windows, a heartbeat flood, an endpoint
+/// bound twice. Every one is refused, all in one report.
+#[test]
+fn absurd_numbers_are_refused_all_at_once() {
+    let text = r#"[windowing]
+window_s = 1e-5
+hop_s = 1e-9
+queue_windows = 4000000000
+
+[publishing]
+endpoints = ["tcp://127.0.0.1:5556", "tcp://127.0.0.1:5556"]
+heartbeat_s = 1e-12
+queue_captions = 100000000
+"#;
+    let err = load(text).unwrap_err();
+    let msg = err.to_string();
+    for (line, field) in [
+        (2, "windowing.window_s"),
+        (3, "windowing.hop_s"),
+        (4, "windowing.queue_windows"),
+        (7, "publishing.endpoints[1]"),
+        (8, "publishing.heartbeat_s"),
+        (9, "publishing.queue_captions"),
+    ] {
+        assert!(
+            msg.lines()
+                .any(|l| l.starts_with(&format!("test.toml:{line}:"))
+                    && l.contains(&format!(" {field}: "))),
+            "{field} at line {line} not reported:\n{msg}"
+        );
+    }
+    assert_eq!(err.problems.len(), 6, "{msg}");
 }

@@ -6,6 +6,12 @@ use super::ConfigIssue;
 
 /// The longest window any model accepts (the teacher's BEATs positions cover ~30 s).
 pub const MAX_WINDOW_S: f64 = 30.0;
+/// The shortest window worth captioning (no model describes less than a tenth of a second).
+pub const MIN_WINDOW_S: f64 = 0.1;
+/// The shortest hop: below it windows barely advance and the engine drowns.
+pub const MIN_HOP_S: f64 = 0.01;
+/// The most windows a source may queue (each holds up to 30 s of audio).
+pub const MAX_QUEUE_WINDOWS: usize = 1024;
 
 /// How each source's audio is cut into overlapping windows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,16 +55,16 @@ impl Default for WindowingConfig {
 
 impl WindowingConfig {
     pub(super) fn check_window(at: &str, window_s: f64, hop_s: f64, issues: &mut Vec<ConfigIssue>) {
-        if !(window_s > 0.0 && window_s <= MAX_WINDOW_S) {
+        if !(MIN_WINDOW_S..=MAX_WINDOW_S).contains(&window_s) {
             issues.push(ConfigIssue::new(
                 format!("{at}.window_s"),
-                format!("must be in (0, {MAX_WINDOW_S}] seconds, got {window_s}"),
+                format!("must be in [{MIN_WINDOW_S}, {MAX_WINDOW_S}] seconds, got {window_s}"),
             ));
         }
-        if !(hop_s > 0.0 && hop_s <= window_s) {
+        if !(hop_s >= MIN_HOP_S && hop_s <= window_s) {
             issues.push(ConfigIssue::new(
                 format!("{at}.hop_s"),
-                format!("must be in (0, window_s = {window_s}] seconds, got {hop_s}"),
+                format!("must be in [{MIN_HOP_S}, window_s = {window_s}] seconds, got {hop_s}"),
             ));
         }
     }
@@ -73,10 +79,13 @@ impl WindowingConfig {
                 ));
             }
         }
-        if self.queue_windows == 0 {
+        if !(1..=MAX_QUEUE_WINDOWS).contains(&self.queue_windows) {
             issues.push(ConfigIssue::new(
                 format!("{at}.queue_windows"),
-                "must be at least 1",
+                format!(
+                    "must be in [1, {MAX_QUEUE_WINDOWS}], got {}",
+                    self.queue_windows
+                ),
             ));
         }
     }

@@ -9,7 +9,7 @@ use tokenizers::Tokenizer;
 
 use crate::config::DecodingConfig;
 use crate::decode::decide::{decide, normalize_caption, DecideError};
-use crate::decode::rerank::{RerankError, Reranked};
+use crate::decode::rerank::{Ranked, RerankError, Reranked};
 use crate::model::load::{read_vocab, AnyModel, ModelVisitor, VOCAB_FILE};
 use crate::model::text::{SentenceEmbedder, TextEmbedder, TextEmbedderError};
 use crate::model::traits::{AudioEncoder, CaptionDecoder};
@@ -208,11 +208,20 @@ impl Captioner {
         windows: &[&[f32]],
         seed: u64,
     ) -> Result<(Vec<Reranked>, StageTimes, Option<Tensor>), EngineError> {
-        self.model.visit(CaptionBatch {
+        let (decided, times, embed) = self.model.visit(CaptionBatch {
             captioner: self,
             windows,
             seed,
-        })
+        })?;
+        let finite = |r: &Ranked| r.score.is_finite() && r.nll.is_finite();
+        if let Some(bad) = decided.iter().flat_map(|d| &d.ranked).find(|r| !finite(r)) {
+            return Err(EngineError::Model(ModelError::NonFinite(format!(
+                "model {}: non-finite output (score {}, log-likelihood {}); its weights are \
+                 corrupt or of the wrong type, no caption can be trusted",
+                self.id, bad.score, -bad.nll
+            ))));
+        }
+        Ok((decided, times, embed))
     }
 }
 

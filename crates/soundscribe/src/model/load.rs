@@ -232,4 +232,22 @@ mod tests {
             "{err}"
         );
     }
+
+    /// A `model.json` asking for a 4-billion-wide decoder is refused before anything is
+    /// allocated (it used to grow the process to 7.4 GB), naming the file and the field.
+    #[test]
+    fn absurd_dimensions_are_refused_before_allocation() {
+        let default = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+            .join("models/default/model.json");
+        let mut spec: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(default).unwrap()).unwrap();
+        spec["decoder"]["d_model"] = serde_json::json!(4_000_000_000_i64);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(MODEL_JSON), spec.to_string()).unwrap();
+        let err = AnyModel::load(dir.path(), Device::Cpu)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("model.json"), "{err}");
+        assert!(err.contains("d_model = 4000000000 is larger than"), "{err}");
+    }
 }

@@ -39,6 +39,10 @@ pub enum ModelError {
     /// Model input that cannot be processed (e.g. a window longer than the model allows).
     #[error("invalid model input: {0}")]
     Input(String),
+    /// The model computed NaN or infinite values (corrupt weights, wrong dtypes): nothing
+    /// it outputs can be trusted.
+    #[error("{0}")]
+    NonFinite(String),
     /// An error raised by libtorch.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
@@ -51,13 +55,34 @@ impl ModelError {
             message: message.into(),
         }
     }
-    /// Fails with every dimension in `dims` that is not positive (before any division).
+    /// Fails with every dimension in `dims` that is not positive or larger than any
+    /// real model's (see [`max_dim`]), before anything is allocated: a hostile or broken
+    /// `model.json` gets an error, not a multi-gigabyte allocation.
     pub fn require_positive(what: &str, dims: &[(&str, i64)]) -> Result<(), ModelError> {
-        let bad: Vec<String> = dims
+        let mut bad: Vec<String> = dims
             .iter()
-            .filter(|(_, v)| *v <= 0)
-            .map(|(k, v)| format!("{k} = {v} must be positive"))
+            .filter_map(|&(k, v)| {
+                let max = max_dim(k);
+                if v <= 0 {
+                    Some(format!("{k} = {v} must be positive"))
+                } else if v > max {
+                    Some(format!("{k} = {v} is larger than {max}"))
+                } else {
+                    None
+                }
+            })
             .collect();
+        let value = |name: &str| dims.iter().find(|(k, _)| *k == name).map(|&(_, v)| v);
+        let width = ["d_model", "decoder_emb_dim", "embed_dim"]
+            .iter()
+            .find_map(|n| value(n));
+        if let (Some(v), Some(d)) = (value("vocab_size"), width) {
+            if v > 0 && d > 0 && v.saturating_mul(d) > MAX_EMBEDDING_PARAMS {
+                bad.push(format!(
+                    "vocab_size × width = {v} × {d} exceeds {MAX_EMBEDDING_PARAMS} parameters"
+                ));
+            }
+        }
         Self::unsupported_if_any(what, &bad)
     }
     /// `Ok` when `problems` is empty, otherwise one [`ModelError::Unsupported`] listing them.
@@ -70,5 +95,27 @@ impl ModelError {
                 problems.join("; ")
             )))
         }
+    }
+}
+
+/// The most parameters a token embedding may have (vocabulary × width): 1 GiB of float32.
+pub const MAX_EMBEDDING_PARAMS: i64 = 1 << 28;
+
+/// The largest value a model dimension named `name` may take: generous bounds over every
+/// published captioner (BART-large, BEATs, EfficientNet, MiniLM/MPNet) that still keep a
+/// single layer's weights within memory.
+pub fn max_dim(name: &str) -> i64 {
+    if name.contains("layer") {
+        128
+    } else if name.contains("heads") {
+        256
+    } else if name.contains("vocab") {
+        1 << 20
+    } else if name.contains("position") || name.contains("max_distance") {
+        1 << 16
+    } else if name.contains("window_samples") {
+        48_000 * 600
+    } else {
+        16_384
     }
 }

@@ -2,16 +2,33 @@
 //! at `/healthz` (200 while the engine loop is turning, 503 when it has stalled).
 //!
 //! What to report is injected as closures, so this module knows nothing of audio or the
-//! model. It runs on its own thread (tiny_http) and stops on [`HttpServer::stop`].
+//! model. One thread serves every connection with non-blocking sockets: it answers one
+//! request per connection and closes it. A client gets [`CLIENT_TIMEOUT`] to send its
+//! request and [`MAX_REQUEST`] bytes for it, and at most [`MAX_CONNECTIONS`] are open at
+//! once (the oldest is closed to admit a new one), so idle or hostile clients cost
+//! neither threads nor memory, and cannot keep a scrape from being answered.
 
-use std::net::SocketAddr;
+use std::collections::VecDeque;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// Renders the Prometheus text exposition.
 pub type RenderMetrics = Arc<dyn Fn() -> String + Send + Sync>;
 /// Says whether the service is healthy, and why not.
 pub type CheckHealth = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+
+/// Connections held open at once.
+pub const MAX_CONNECTIONS: usize = 64;
+/// How long a client may take to send its request (and to read the answer).
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(2);
+/// The longest request head read; anything longer is answered 431 and closed.
+pub const MAX_REQUEST: usize = 8 * 1024;
+/// How long the serving thread sleeps when nothing happened.
+const IDLE_POLL: Duration = Duration::from_millis(5);
 
 /// Why the HTTP endpoint could not start.
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +42,7 @@ pub struct HttpError {
 
 /// The running endpoint.
 pub struct HttpServer {
-    server: Arc<tiny_http::Server>,
+    stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
     addr: SocketAddr,
 }
@@ -41,39 +58,20 @@ impl HttpServer {
             addr: addr.to_owned(),
             message,
         };
-        let server = Arc::new(tiny_http::Server::http(addr).map_err(|e| err(e.to_string()))?);
-        let bound = server
-            .server_addr()
-            .to_ip()
-            .ok_or_else(|| err("not an IP address".into()))?;
-        let s = server.clone();
+        let listener = TcpListener::bind(addr).map_err(|e| err(e.to_string()))?;
+        let bound = listener.local_addr().map_err(|e| err(e.to_string()))?;
+        // Non-blocking accept: one thread serves every connection and notices a stop.
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| err(e.to_string()))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
         let thread = std::thread::Builder::new()
             .name("http".into())
-            .spawn(move || {
-                for request in s.incoming_requests() {
-                    let (status, body, kind) = match (request.method(), request.url()) {
-                        (tiny_http::Method::Get, "/metrics") => {
-                            (200, metrics(), "text/plain; version=0.0.4")
-                        }
-                        (tiny_http::Method::Get, "/healthz") => match health() {
-                            Ok(()) => (200, "ok\n".to_owned(), "text/plain"),
-                            Err(why) => (503, format!("{why}\n"), "text/plain"),
-                        },
-                        _ => (404, "not found\n".to_owned(), "text/plain"),
-                    };
-                    let mut response =
-                        tiny_http::Response::from_string(body).with_status_code(status);
-                    if let Ok(header) = tiny_http::Header::from_bytes("Content-Type", kind) {
-                        response = response.with_header(header);
-                    }
-                    if let Err(e) = request.respond(response) {
-                        tracing::debug!(message = "HTTP client went away.", error = %e);
-                    }
-                }
-            })
+            .spawn(move || serve(&listener, &s, &metrics, &health))
             .map_err(|e| err(format!("cannot start thread: {e}")))?;
         Ok(HttpServer {
-            server,
+            stop,
             thread: Some(thread),
             addr: bound,
         })
@@ -86,11 +84,123 @@ impl HttpServer {
 
     /// Stops serving and joins the thread.
     pub fn stop(mut self) {
-        self.server.unblock();
+        self.stop.store(true, Relaxed);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
     }
+}
+
+/// One open connection: its socket, what it sent so far, and when it must be done.
+struct Client {
+    stream: TcpStream,
+    head: Vec<u8>,
+    deadline: Instant,
+}
+
+fn serve(listener: &TcpListener, stop: &AtomicBool, metrics: &RenderMetrics, health: &CheckHealth) {
+    let mut clients: VecDeque<Client> = VecDeque::new();
+    let mut buf = [0u8; 1024];
+    while !stop.load(Relaxed) {
+        let mut busy = false;
+        loop {
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    busy = true;
+                    if stream.set_nonblocking(true).is_err() {
+                        continue;
+                    }
+                    if clients.len() >= MAX_CONNECTIONS {
+                        clients.pop_front(); // the oldest waits longest for nothing
+                    }
+                    clients.push_back(Client {
+                        stream,
+                        head: Vec::new(),
+                        deadline: Instant::now() + CLIENT_TIMEOUT,
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    tracing::warn!(message = "Cannot accept an HTTP connection.", error = %e);
+                    break;
+                }
+            }
+        }
+        let now = Instant::now();
+        clients.retain_mut(|c| {
+            let done = match c.stream.read(&mut buf) {
+                Ok(0) => Some(!c.head.is_empty()), // closed: answer a bare request line
+                Ok(n) => {
+                    busy = true;
+                    let room = MAX_REQUEST.saturating_sub(c.head.len());
+                    c.head.extend_from_slice(&buf[..n.min(room)]);
+                    // A whole head, or as much as is ever read (answered 431).
+                    (head_complete(&c.head) || c.head.len() >= MAX_REQUEST).then_some(true)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => None,
+                Err(_) => Some(false),
+            };
+            match done {
+                Some(true) => {
+                    if let Err(e) = respond(&mut c.stream, &c.head, metrics, health) {
+                        tracing::debug!(message = "HTTP client dropped.", error = %e);
+                    }
+                    false
+                }
+                Some(false) => false,
+                None => now < c.deadline,
+            }
+        });
+        if !busy {
+            std::thread::sleep(IDLE_POLL);
+        }
+    }
+}
+
+fn head_complete(head: &[u8]) -> bool {
+    head.windows(4).any(|w| w == b"\r\n\r\n") || head.windows(2).any(|w| w == b"\n\n")
+}
+
+/// Answers the request whose head is `head` (cut at [`MAX_REQUEST`]) and closes.
+fn respond(
+    stream: &mut TcpStream,
+    head: &[u8],
+    metrics: &RenderMetrics,
+    health: &CheckHealth,
+) -> std::io::Result<()> {
+    let (status, body, kind) = if !head_complete(head) && head.len() >= MAX_REQUEST {
+        (431, "request too large\n".to_owned(), "text/plain")
+    } else {
+        let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+        let line = String::from_utf8_lossy(line);
+        let mut parts = line.split_whitespace();
+        match (parts.next(), parts.next()) {
+            (Some("GET"), Some("/metrics")) => (200, metrics(), "text/plain; version=0.0.4"),
+            (Some("GET"), Some("/healthz")) => match health() {
+                Ok(()) => (200, "ok\n".to_owned(), "text/plain"),
+                Err(why) => (503, format!("{why}\n"), "text/plain"),
+            },
+            (Some("GET"), Some(_)) => (404, "not found\n".to_owned(), "text/plain"),
+            _ => (405, "only GET is served\n".to_owned(), "text/plain"),
+        }
+    };
+    let reason = match status {
+        200 => "OK",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        431 => "Request Header Fields Too Large",
+        _ => "Service Unavailable",
+    };
+    let response = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    // Small answers: a blocking write with a deadline, so a client that never reads
+    // cannot hold the thread for longer than that.
+    stream.set_nonblocking(false)?;
+    stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
+    stream.write_all(response.as_bytes())?;
+    stream.flush()
 }
 
 /// Appends one Prometheus sample line, with `source` as the only label.
@@ -150,6 +260,37 @@ mod tests {
         let h = get(addr, "/healthz");
         assert!(h.contains(" 503 ") && h.contains("stalled"), "{h}");
         assert!(get(addr, "/nope").contains(" 404 "));
+        server.stop();
+    }
+
+    /// Idle connections cost neither a thread each nor a stall: with 300 clients that
+    /// connect and say nothing still open, a real scrape is answered (tiny_http held a
+    /// thread per idle connection: 300 idle clients, 256 threads).
+    #[test]
+    fn idle_connections_hold_no_threads_and_block_no_scrape() {
+        let server =
+            HttpServer::start("127.0.0.1:0", Arc::new(String::new), Arc::new(|| Ok(()))).unwrap();
+        let addr = server.local_addr();
+        let threads = || std::fs::read_dir("/proc/self/task").unwrap().count();
+        let before = threads();
+        let idle: Vec<_> = (0..300)
+            .map(|_| std::net::TcpStream::connect(addr).unwrap())
+            .collect();
+        std::thread::sleep(Duration::from_millis(300));
+        // Other tests of this binary start threads too: allow for them, not for 300.
+        assert!(
+            threads() < before + 50,
+            "{} threads with idle clients, {before} before",
+            threads()
+        );
+        assert!(get(addr, "/healthz").contains(" 200 "));
+        // An endless request head is refused, not buffered.
+        let mut big = std::net::TcpStream::connect(addr).unwrap();
+        let _ = big.write_all(&vec![b'a'; MAX_REQUEST]);
+        let mut answer = String::new();
+        let _ = big.read_to_string(&mut answer);
+        assert!(answer.contains(" 431 "), "{answer}");
+        drop(idle);
         server.stop();
     }
 

@@ -115,8 +115,9 @@ pub struct StudentDecoder {
 }
 
 impl StudentDecoder {
-    /// Declares the decoder's variables under `vs`.
-    pub fn new(vs: nn::Path, cfg: &StudentDecoderConfig) -> Result<Self, ModelError> {
+    /// Checks `cfg` (every dimension positive and within bounds, special tokens inside
+    /// the vocabulary) before anything is allocated.
+    pub fn check(cfg: &StudentDecoderConfig) -> Result<(), ModelError> {
         ModelError::require_positive(
             "student decoder",
             &[
@@ -141,7 +142,12 @@ impl StudentDecoder {
                 problems.push(format!("{name} = {id} is outside the vocabulary"));
             }
         }
-        ModelError::unsupported_if_any("student decoder", &problems)?;
+        ModelError::unsupported_if_any("student decoder", &problems)
+    }
+
+    /// Declares the decoder's variables under `vs`.
+    pub fn new(vs: nn::Path, cfg: &StudentDecoderConfig) -> Result<Self, ModelError> {
+        Self::check(cfg)?;
         let init = nn::Init::Randn {
             mean: 0.0,
             stdev: 0.02,

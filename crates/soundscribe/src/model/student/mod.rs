@@ -72,6 +72,7 @@ impl Student {
                 ("max_window_samples", cfg.max_window_samples),
             ],
         )?;
+        StudentDecoder::check(&cfg.decoder)?;
         let enc = &vs / "encoder";
         let width = cfg.encoder.out_dim();
         Ok(Student {
