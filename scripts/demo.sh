@@ -26,7 +26,7 @@ echo "== soundscribe serve (real time) + soundscribe tail, on tcp://127.0.0.1:55
 [[sources]]
 kind = "file"
 id = "demo"
-path = "$demo"
+path = "$PWD/$demo"
 realtime = true
 
 [publishing]
@@ -35,7 +35,8 @@ snapshot_endpoints = ["tcp://127.0.0.1:5557"]
 heartbeat_s = 2.0
 
 TOML
-  grep -v '^#' config/default-model.toml
+  # The model card's decoding, with its paths made absolute (this file lives elsewhere).
+  grep -v '^#' config/default-model.toml | sed -e "s|\"\.\./|\"$PWD/|"
 } > "$work/serve.toml"
 $bin --log-level warn serve --config "$work/serve.toml" &
 daemon=$!

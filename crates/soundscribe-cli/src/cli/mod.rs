@@ -94,10 +94,8 @@ pub enum Command {
 /// Runs the command line in `std::env::args` and returns the process exit code.
 pub fn main() -> ExitCode {
     let args = Args::parse();
-    soundscribe::logging::init(
-        &args.log_level,
-        args.log_format.map_or(LogFormat::Human, LogFormat::from),
-    );
+    let log_format = args.log_format.map_or(LogFormat::Human, LogFormat::from);
+    soundscribe::logging::init(&args.log_level, log_format);
     let result = match args.command {
         Command::Version(a) => version::run(&a),
         Command::Config(c) => config_cmd::run(&c),
@@ -117,8 +115,31 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("soundscribe: error: {e:#}");
+            fatal(log_format, &format!("{e:#}"));
             ExitCode::from(2)
+        }
+    }
+}
+
+/// Reports the error that ends the process on stderr: a plain line, or under
+/// `--log-format json` one JSON object shaped like the log records (journald and log
+/// shippers then parse it like every other line). Written directly, so no log filter
+/// can hide it.
+fn fatal(format: LogFormat, error: &str) {
+    match format {
+        LogFormat::Human => eprintln!("soundscribe: error: {error}"),
+        LogFormat::Json => {
+            let timestamp = time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            let record = serde_json::json!({
+                "timestamp": timestamp,
+                "level": "ERROR",
+                "message": "Fatal error; exiting.",
+                "error": error,
+                "target": "soundscribe",
+            });
+            eprintln!("{record}");
         }
     }
 }

@@ -78,8 +78,34 @@ pub struct Config {
 
 impl Config {
     /// Reads, parses and validates the TOML file at `path`.
+    /// Relative paths in it (model, embedder, input files) are resolved against the
+    /// file's own folder, so a config works whatever the current directory (`/` under
+    /// systemd).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        load_toml(path, |_| {}, Config::validate)
+        let base = path.parent().unwrap_or(Path::new("")).to_owned();
+        load_toml(path, |c: &mut Config| c.resolve_paths(&base), Config::validate)
+    }
+
+    /// Makes every relative path in the config (except `-`, stdin) relative to `base`.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        let fix = |p: &mut std::path::PathBuf| {
+            if p.is_relative() && p.as_os_str() != "-" && !p.as_os_str().is_empty() {
+                *p = base.join(&*p);
+            }
+        };
+        if let Some(dir) = self.model.dir.as_mut() {
+            fix(dir);
+        }
+        if let Some(e) = self.decoding.rerank.embedder.as_mut() {
+            fix(e);
+        }
+        for s in &mut self.sources {
+            match s {
+                SourceConfig::File(f) => fix(&mut f.path),
+                SourceConfig::Pcm(p) => fix(&mut p.path),
+                SourceConfig::Device(_) => {}
+            }
+        }
     }
 
     /// Parses and validates TOML `text`; `origin` names the file in error messages.
