@@ -134,9 +134,10 @@ fn unsupported_encodings_are_named() {
         msg.starts_with("mp3inwav.wav: not a usable WAV file"),
         "{msg}"
     );
-    // 64-bit float.
-    let msg = open_err("f64.wav", header(3, 1, 16_000, 64, 0));
-    assert!(msg.starts_with("f64.wav: "), "{msg}");
+    // 64-bit float is read now (through symphonia, which hound hands it to); this header
+    // holds no audio.
+    let mut r = FileReader::from_bytes(Path::new("f64.wav"), header(3, 1, 16_000, 64, 0)).unwrap();
+    assert_eq!(read_all(&mut r).0, 0);
     // Zero or absurd sample rates (a resampler for 4 GHz would need gigabytes).
     let msg = open_err("zerorate.wav", header(1, 1, 0, 16, 0));
     assert!(

@@ -143,3 +143,68 @@ fn captions_files_with_the_seed2_student_and_its_vocabulary() {
     );
     assert_eq!(captions[0]["model"], "seed2");
 }
+
+fn caption_default_model(files: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_soundscribe"))
+        .args(["caption", "--window-s", "2", "--hop-s", "2"])
+        .args(files)
+        .env_remove("RUST_LOG")
+        .env_remove("SOUNDSCRIBE_MODEL")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn caption_reports_a_bad_file_and_captions_the_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = wav(tmp.path());
+    let other = tmp.path().join("other.wav");
+    std::fs::copy(&good, &other).unwrap();
+    let other = other.display().to_string();
+    let broken = tmp.path().join("broken.mp3");
+    std::fs::write(&broken, b"ID3\x03\0\0\0\0\0\x0anot audio at all").unwrap();
+    let broken = broken.display().to_string();
+    let out = caption_default_model(&[&good, &broken, &other]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let files: Vec<String> = lines(&out)
+        .iter()
+        .map(|c| c["file"].as_str().unwrap().to_string())
+        .collect();
+    assert!(files.contains(&good) && files.contains(&other), "{files:?}");
+    assert!(!files.contains(&broken), "{files:?}");
+    assert!(
+        stderr.contains(&format!("soundscribe: {broken}: ")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn caption_fails_a_header_only_wav_and_a_run_with_nothing_captioned() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    hound::WavWriter::create(&empty, spec)
+        .unwrap()
+        .finalize()
+        .unwrap();
+    let empty = empty.display().to_string();
+    let missing = tmp.path().join("missing.flac").display().to_string();
+    let out = caption_default_model(&[&empty, &missing]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(
+        stderr.contains(&format!("soundscribe: {empty}: no audio")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("soundscribe: {missing}: ")),
+        "{stderr}"
+    );
+}

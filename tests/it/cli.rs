@@ -206,7 +206,11 @@ fn convert_seed1_reads_the_release_directory_layout() {
 /// names exists (checked on a copy pointing at the built binary).
 #[test]
 fn systemd_unit_is_hardened_and_verifies() {
-    if Command::new("systemd-analyze").arg("--version").output().is_err() {
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         eprintln!("not run: systemd-analyze is not installed");
         return;
     }
@@ -226,9 +230,10 @@ fn systemd_unit_is_hardened_and_verifies() {
 
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("soundscribe.service");
-    let body = std::fs::read_to_string(&unit)
-        .unwrap()
-        .replace("/usr/local/bin/soundscribe", env!("CARGO_BIN_EXE_soundscribe"));
+    let body = std::fs::read_to_string(&unit).unwrap().replace(
+        "/usr/local/bin/soundscribe",
+        env!("CARGO_BIN_EXE_soundscribe"),
+    );
     std::fs::write(&copy, body).unwrap();
     let out = Command::new("systemd-analyze")
         .arg("verify")

@@ -1,13 +1,16 @@
 //! `soundscribe caption`: caption audio files offline, one JSON line per window.
+//!
+//! Each file is opened on its own: one that cannot be read, or that decodes to no audio, is
+//! reported on stderr as `soundscribe: FILE: reason` and the others are captioned. The exit
+//! code is 0 when every file was captioned, 1 when some failed, 2 when none could be.
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
-
-use soundscribe::audio::FrontEnd;
+use soundscribe::audio::file::FileReader;
+use soundscribe::audio::{FrameRead, FrontEnd};
 use soundscribe::config::{Config, DecodingStrategy, FileSource, SourceConfig};
 use soundscribe::engine::captioner::Captioner;
 use soundscribe::engine::run::EngineRun;
@@ -24,7 +27,8 @@ pub struct CaptionArgs {
     /// `file [start–end s] caption`.
     #[arg(long, value_enum, default_value = "json")]
     format: Format,
-    /// Audio files (WAV, FLAC, OGG, MP3).
+    /// Audio files (WAV/RF64, AIFF, FLAC, Ogg Vorbis/Opus/FLAC, MP3; see the README). One
+    /// that cannot be read is reported and skipped.
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Take windowing, decoding and device settings from this config (its sources are ignored).
@@ -74,11 +78,30 @@ pub(super) fn run(args: &CaptionArgs) -> anyhow::Result<ExitCode> {
             Strategy::Greedy => DecodingStrategy::Greedy,
         };
     }
-    config.sources = args
-        .files
+    // Open every file on its own: a bad one is reported and skipped, not fatal to the rest.
+    let mut failed = 0usize;
+    let mut readable = Vec::new();
+    for (i, path) in args.files.iter().enumerate() {
+        match check_file(path) {
+            Ok(()) => readable.push((i, path)),
+            Err(reason) => {
+                eprintln!("soundscribe: {reason}");
+                failed += 1;
+            }
+        }
+    }
+    if readable.is_empty() {
+        if args.files.len() > 1 {
+            eprintln!(
+                "soundscribe: none of the {} files could be captioned",
+                args.files.len()
+            );
+        }
+        return Ok(ExitCode::from(2));
+    }
+    config.sources = readable
         .iter()
-        .enumerate()
-        .map(|(i, path)| {
+        .map(|&(i, path)| {
             SourceConfig::File(FileSource {
                 id: format!("file{i}"),
                 path: path.clone(),
@@ -157,13 +180,20 @@ pub(super) fn run(args: &CaptionArgs) -> anyhow::Result<ExitCode> {
             write_error = Some(e);
         }
     })?;
-    for (id, _, result) in front.join() {
-        result.with_context(|| {
-            format!(
-                "source {id} ({})",
-                names.get(&*id).cloned().unwrap_or_default()
-            )
-        })?;
+    for (id, stats, result) in front.join() {
+        let file = names.get(&*id).cloned().unwrap_or_default();
+        match result {
+            // The error names the file.
+            Err(e) => {
+                eprintln!("soundscribe: {e}");
+                failed += 1;
+            }
+            Ok(()) if stats.snapshot().frames_in == 0 => {
+                eprintln!("soundscribe: {file}: {NO_AUDIO}");
+                failed += 1;
+            }
+            Ok(()) => {}
+        }
     }
     if let Some(e) = write_error {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
@@ -173,7 +203,27 @@ pub(super) fn run(args: &CaptionArgs) -> anyhow::Result<ExitCode> {
     tracing::info!(
         message = "Captioning finished.",
         windows = summary.captioned,
-        batches = summary.batches
+        batches = summary.batches,
+        failed_files = failed
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(match failed {
+        0 => ExitCode::SUCCESS,
+        n if n < args.files.len() => ExitCode::from(1),
+        _ => ExitCode::from(2),
+    })
+}
+
+/// Why a file that opens is still not captioned.
+const NO_AUDIO: &str = "no audio: the file decodes to no samples";
+
+/// Opens `path` and decodes its first samples; the reason, naming the file, when it cannot
+/// be captioned.
+fn check_file(path: &Path) -> Result<(), String> {
+    let mut reader = FileReader::open(path).map_err(|e| e.to_string())?;
+    let mut buf = Vec::new();
+    match reader.read_frames(&mut buf, 1) {
+        Ok(0) => Err(format!("{}: {NO_AUDIO}", path.display())),
+        Ok(_) => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
 }

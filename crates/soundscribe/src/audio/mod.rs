@@ -15,12 +15,17 @@
 pub mod device;
 pub mod fifo;
 pub mod file;
+mod mp3_sync;
 pub mod pcm;
 pub mod pipeline;
+mod probe;
 pub mod queue;
 pub mod resample;
+mod rf64;
 pub mod ring;
 pub mod source;
+mod sym_reader;
+mod wav;
 pub mod window;
 
 use std::path::PathBuf;
