@@ -83,7 +83,11 @@ impl Config {
     /// systemd).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let base = path.parent().unwrap_or(Path::new("")).to_owned();
-        load_toml(path, |c: &mut Config| c.resolve_paths(&base), Config::validate)
+        load_toml(
+            path,
+            |c: &mut Config| c.resolve_paths(&base),
+            Config::validate,
+        )
     }
 
     /// Makes every relative path in the config (except `-`, stdin) relative to `base`.
