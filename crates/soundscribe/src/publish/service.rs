@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
+use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use super::beat::Beat;
 use super::message::Caption;
@@ -73,7 +73,7 @@ impl CaptionSender {
     /// Hands a caption over, waiting while the channel is full. Any thread may call it
     /// (no async runtime involved).
     pub fn send_blocking(&self, caption: Caption) -> Result<(), ChannelClosed> {
-        self.through_gate(caption, |tx, c| tx.send(c).map_err(|e| e.0))
+        self.through_gate(caption, |tx, c| tx.send(c).map_err(|e| Box::new(e.0)))
             .map_err(|c| ChannelClosed(c.source))
     }
 
@@ -82,20 +82,19 @@ impl CaptionSender {
     pub fn try_send(&self, caption: Caption) -> Result<(), Box<Caption>> {
         self.through_gate(caption, |tx, c| {
             tx.try_send(c).map_err(|e| match e {
-                TrySendError::Full(c) | TrySendError::Disconnected(c) => c,
+                TrySendError::Full(c) | TrySendError::Disconnected(c) => Box::new(c),
             })
         })
-        .map_err(Box::new)
     }
 
     fn through_gate(
         &self,
         caption: Caption,
-        send: impl FnOnce(&Sender<Caption>, Caption) -> Result<(), Caption>,
-    ) -> Result<(), Caption> {
+        send: impl FnOnce(&Sender<Caption>, Caption) -> Result<(), Box<Caption>>,
+    ) -> Result<(), Box<Caption>> {
         self.gate.in_flight.fetch_add(1, SeqCst);
         let result = if self.gate.closed.load(SeqCst) {
-            Err(caption)
+            Err(Box::new(caption))
         } else {
             send(&self.tx, caption)
         };
@@ -116,11 +115,9 @@ impl CaptionReceiver {
             // Read before draining: a sender that was in flight has finished its send
             // once the count is 0, so the drain after that sees its caption.
             let settled = self.gate.in_flight.load(SeqCst) == 0;
-            loop {
-                match self.rx.try_recv() {
-                    Ok(caption) => each(caption)?,
-                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-                }
+            // Empty or disconnected: everything that was sent has been taken.
+            while let Ok(caption) = self.rx.try_recv() {
+                each(caption)?;
             }
             if settled {
                 return Ok(());
