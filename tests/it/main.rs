@@ -21,6 +21,7 @@ mod distill_student;
 mod eval_cli;
 mod pipewire;
 mod publish_common;
+mod publish_hostile;
 mod publish_listen;
 mod publish_pyzmq;
 mod publish_zmq;
