@@ -216,3 +216,28 @@ pub fn run(path: &Path) -> Result<bool, DaemonError> {
     );
     Ok(!failed)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    fn aged(age: Duration) -> Beat {
+        Beat::stamped_at(Instant::now().checked_sub(age).unwrap())
+    }
+
+    #[test]
+    fn liveness_needs_both_the_engine_and_the_publisher_to_turn() {
+        let fresh = Beat::new();
+        assert!(liveness(&fresh, &fresh).is_ok());
+        let err = liveness(&fresh, &aged(Duration::from_secs(6))).unwrap_err();
+        assert_eq!(err, "publisher thread idle for 6 s");
+        let err = liveness(&aged(Duration::from_secs(31)), &fresh).unwrap_err();
+        assert_eq!(err, "engine loop idle for 31 s");
+        // A busy engine does not hide a stuck publisher, nor the other way round.
+        assert!(liveness(&aged(Duration::from_secs(29)), &fresh).is_ok());
+        assert!(liveness(&fresh, &aged(Duration::from_secs(4))).is_ok());
+    }
+}

@@ -22,8 +22,13 @@ impl Default for Beat {
 impl Beat {
     /// A beat stamped now.
     pub fn new() -> Beat {
+        Beat::stamped_at(Instant::now())
+    }
+
+    /// A beat last stamped at `origin` (which may lie in the past).
+    pub fn stamped_at(origin: Instant) -> Beat {
         Beat {
-            origin: Instant::now(),
+            origin,
             last_ms: Arc::new(AtomicU64::new(0)),
         }
     }
