@@ -57,78 +57,53 @@ fn codec(c: &mut Criterion) {
 }
 
 fn latency(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
     let mut group = c.benchmark_group("publish_to_decoded");
     for subscribers in [1usize, 4, 8] {
-        let (mut publisher, mut subs) = rt.block_on(async {
-            let endpoints = ["tcp://127.0.0.1:0".to_owned()];
-            let mut publisher = Publisher::bind(&endpoints, Duration::from_millis(100))
-                .await
-                .expect("bind");
-            let endpoint = publisher.endpoints()[0].clone();
-            let mut subs = Vec::new();
-            for _ in 0..subscribers {
-                subs.push(
-                    Subscriber::connect(&endpoint, &[String::new()])
-                        .await
-                        .expect("connect"),
-                );
-            }
-            // Heartbeats until every subscription is live.
-            let status = StatusBoard::new().snapshot();
-            for sub in &mut subs {
-                loop {
-                    publisher.publish_status(&status).await.expect("status");
-                    let got = tokio::time::timeout(Duration::from_millis(20), sub.recv()).await;
-                    if let Ok(Ok(r)) = got {
-                        if matches!(r.message, Ok(Message::Status(_))) {
-                            break;
-                        }
+        let endpoints = ["tcp://127.0.0.1:0".to_owned()];
+        let mut publisher = Publisher::bind(&endpoints, Duration::from_millis(100)).expect("bind");
+        let endpoint = publisher.endpoints()[0].clone();
+        let mut subs: Vec<Subscriber> = (0..subscribers)
+            .map(|_| Subscriber::connect(&endpoint, &[String::new()]).expect("connect"))
+            .collect();
+        // Heartbeats until every subscription is live.
+        let status = StatusBoard::new().snapshot();
+        for sub in &mut subs {
+            loop {
+                publisher.publish_status(&status).expect("status");
+                let got = sub.recv_timeout(Duration::from_millis(20));
+                if let Ok(Some(r)) = got {
+                    if matches!(r.message, Ok(Message::Status(_))) {
+                        break;
                     }
                 }
             }
-            // Drain heartbeats still queued.
-            for sub in &mut subs {
-                while let Ok(Ok(_)) =
-                    tokio::time::timeout(Duration::from_millis(50), sub.recv()).await
-                {
-                }
-            }
-            (publisher, subs)
-        });
+        }
+        // Drain heartbeats still queued.
+        for sub in &mut subs {
+            while let Ok(Some(_)) = sub.recv_timeout(Duration::from_millis(50)) {}
+        }
         let mut seq = 0;
         group.bench_function(format!("{subscribers}_subscribers"), |b| {
             b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let mut total = Duration::ZERO;
-                    for _ in 0..iters {
-                        seq += 1;
-                        let start = Instant::now();
-                        publisher
-                            .publish_caption(&caption(seq))
-                            .await
-                            .expect("send");
-                        // Time until the last subscriber has it decoded.
-                        for sub in &mut subs {
-                            let r = sub.recv().await.expect("recv");
-                            assert!(r.message.is_ok());
-                        }
-                        total += start.elapsed();
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    seq += 1;
+                    let start = Instant::now();
+                    publisher.publish_caption(&caption(seq)).expect("send");
+                    // Time until the last subscriber has it decoded.
+                    for sub in &mut subs {
+                        let r = sub.recv().expect("recv");
+                        assert!(r.message.is_ok());
                     }
-                    total
-                })
+                    total += start.elapsed();
+                }
+                total
             })
         });
-        rt.block_on(async {
-            for sub in subs {
-                sub.close().await;
-            }
-            publisher.close().await;
-        });
+        for sub in subs {
+            sub.close();
+        }
+        publisher.close();
     }
     group.finish();
 }

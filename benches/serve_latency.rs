@@ -96,26 +96,10 @@ fn bench_serve_latency(c: &mut Criterion) {
         .expect("model.json")
         .sample_rate as u32;
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
     let status: Arc<dyn StatusProvider> = Arc::new(StatusBoard::new());
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let started = rt
-        .block_on(soundscribe::publish::start(
-            &config.publishing,
-            status,
-            async {
-                let _ = stop_rx.await;
-            },
-        ))
-        .expect("publisher");
+    let started = soundscribe::publish::start(&config.publishing, status).expect("publisher");
     let endpoint = started.endpoints[0].clone();
-    let mut sub = rt
-        .block_on(Subscriber::connect(&endpoint, &["caption.".to_owned()]))
-        .expect("subscriber");
+    let mut sub = Subscriber::connect(&endpoint, &["caption.".to_owned()]).expect("subscriber");
 
     // Eight source queues, as the front end makes them; the engine owns the receiving end.
     let mut receivers = WindowReceivers::new();
@@ -179,9 +163,8 @@ fn bench_serve_latency(c: &mut Criterion) {
             .send(window(&ids[0], seq, &samples, rate))
             .expect("engine gone");
         seq += 1;
-        let r =
-            rt.block_on(async { tokio::time::timeout(Duration::from_secs(2), sub.recv()).await });
-        if matches!(r, Ok(Ok(_))) {
+        let r = sub.recv_timeout(Duration::from_secs(2));
+        if matches!(r, Ok(Some(_))) {
             break;
         }
         assert!(
@@ -201,13 +184,10 @@ fn bench_serve_latency(c: &mut Criterion) {
         seq += 1;
         let mut got = 0;
         while got < streams {
-            // The timer must be made inside the runtime.
-            let received = rt
-                .block_on(async {
-                    tokio::time::timeout(Duration::from_secs(120), sub.recv()).await
-                })
-                .expect("no caption within 120 s")
-                .expect("recv");
+            let received = sub
+                .recv_timeout(Duration::from_secs(120))
+                .expect("recv")
+                .expect("no caption within 120 s");
             if let Ok(Message::Caption(c)) = received.message {
                 if (c.window.start_s - start_s).abs() < 1e-6 {
                     latencies.push(t0.elapsed());
@@ -254,8 +234,8 @@ fn bench_serve_latency(c: &mut Criterion) {
     drop(senders);
     engine.join().expect("engine thread");
     drop(started.captions);
-    let _ = stop_tx.send(());
-    let _ = rt.block_on(started.task);
+    started.stop.stop();
+    let _ = started.thread.join();
 }
 
 criterion_group!(benches, bench_serve_latency);

@@ -24,6 +24,7 @@ mod eval_cli;
 mod pickle_limits;
 mod pipewire;
 mod publish_common;
+mod publish_hostile;
 mod publish_listen;
 mod publish_pyzmq;
 mod publish_zmq;

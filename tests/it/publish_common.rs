@@ -1,4 +1,4 @@
-//! Shared pieces of the publishing tests: realistic captions and a small runtime.
+//! Shared pieces of the publishing tests: realistic captions, the publisher thread.
 
 #![allow(dead_code)]
 
@@ -43,15 +43,6 @@ pub fn caption(source: &str, seq: u64, t0: SystemTime) -> Caption {
     }
 }
 
-/// A multi-threaded tokio runtime, as the daemon uses.
-pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
-
 /// The project's Python (pyzmq and jsonschema come from `make setup`).
 pub fn python() -> std::path::PathBuf {
     let py = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
@@ -77,45 +68,56 @@ pub fn now_us() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_micros(since.as_micros() as u64)
 }
 
-/// The publishing loop running on `rt`, as the daemon starts it.
+/// The publishing loop on a thread of its own, as the daemon starts it.
 pub struct Service {
     /// The engine's end of the caption channel.
     pub captions: soundscribe::publish::CaptionSender,
-    /// Send `()` to shut the loop down.
-    pub stop: tokio::sync::oneshot::Sender<()>,
-    /// The loop's result.
-    pub done: tokio::task::JoinHandle<
+    /// Stops the loop (dropping it does too).
+    pub stop: soundscribe::publish::StopHandle,
+    /// Stamped by the loop every turn.
+    pub beat: soundscribe::publish::Beat,
+    /// The loop's thread and result.
+    pub done: std::thread::JoinHandle<
         Result<soundscribe::publish::RunSummary, soundscribe::publish::PublishError>,
     >,
 }
 
-/// Starts [`soundscribe::publish::run`] with `board` as status provider.
+/// Starts [`soundscribe::publish::run`] with `board` as status provider (no snapshot
+/// endpoint).
 pub fn spawn_service(
-    rt: &tokio::runtime::Runtime,
     publisher: soundscribe::publish::Publisher,
     board: std::sync::Arc<soundscribe::publish::StatusBoard>,
     heartbeat: Duration,
 ) -> Service {
     let (captions, rx) = soundscribe::publish::caption_channel(16);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let shutdown = async {
-        let _ = stopped.await;
-    };
-    let done = rt.spawn(soundscribe::publish::run(
-        publisher, rx, board, heartbeat, shutdown,
-    ));
+    let (stop, stopped) = soundscribe::publish::StopSignal::new();
+    let beat = soundscribe::publish::Beat::new();
+    let loop_beat = beat.clone();
+    let done = std::thread::spawn(move || {
+        soundscribe::publish::run(publisher, None, rx, board, heartbeat, stopped, &loop_beat)
+    });
     Service {
         captions,
         stop,
+        beat,
         done,
     }
 }
 
 /// A publisher on a free loopback TCP port.
-pub fn bind_loopback(rt: &tokio::runtime::Runtime) -> soundscribe::publish::Publisher {
-    rt.block_on(soundscribe::publish::Publisher::bind(
+pub fn bind_loopback() -> soundscribe::publish::Publisher {
+    soundscribe::publish::Publisher::bind(
         &["tcp://127.0.0.1:0".to_owned()],
         Duration::from_millis(300),
-    ))
+    )
     .expect("bind a loopback publisher")
+}
+
+/// Connects to `endpoint` (everything) and waits for the first message that is a status
+/// heartbeat, so that what is published after that reaches it.
+pub fn live_subscriber(endpoint: &str) -> soundscribe::publish::Subscriber {
+    use soundscribe::publish::{Message, Subscriber};
+    let mut sub = Subscriber::connect(endpoint, &[String::new()]).expect("connect");
+    while !matches!(sub.recv().expect("recv").message, Ok(Message::Status(_))) {}
+    sub
 }

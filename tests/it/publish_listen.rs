@@ -9,7 +9,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use publish_common::{bind_loopback, caption, runtime, spawn_service};
+use publish_common::{bind_loopback, caption, spawn_service};
 use serde_json::Value;
 use soundscribe::publish::{schema, Publisher, SnapshotServer, StatusBoard, StatusProvider};
 
@@ -70,10 +70,10 @@ impl Listen {
 }
 
 /// Sends heartbeats until `listen` prints its first line (the subscription is live).
-fn sync(rt: &tokio::runtime::Runtime, publisher: &mut Publisher, l: &Listen) -> String {
+fn sync(publisher: &mut Publisher, l: &Listen) -> String {
     let status = StatusBoard::new().snapshot();
     for _ in 0..3000 {
-        rt.block_on(publisher.publish_status(&status)).unwrap();
+        publisher.publish_status(&status).unwrap();
         if let Ok(line) = l.stdout.recv_timeout(Duration::from_millis(20)) {
             return line;
         }
@@ -83,12 +83,11 @@ fn sync(rt: &tokio::runtime::Runtime, publisher: &mut Publisher, l: &Listen) -> 
 
 #[test]
 fn listen_json_prints_what_the_run_loop_publishes() {
-    let rt = runtime();
-    let publisher = bind_loopback(&rt);
+    let publisher = bind_loopback();
     let endpoint = publisher.endpoints()[0].clone();
     let board = Arc::new(StatusBoard::new());
     board.register("mic");
-    let service = spawn_service(&rt, publisher, board, Duration::from_millis(20));
+    let service = spawn_service(publisher, board, Duration::from_millis(20));
     let tx = service.captions;
 
     let l = listen(&["--endpoint", &endpoint, "--json"]);
@@ -124,17 +123,16 @@ fn listen_json_prints_what_the_run_loop_publishes() {
     }
     assert!(stderr.contains("0 malformed, 0 gaps"), "{stderr}");
     // The senders are gone, so the loop has drained and closed by itself.
-    let done = rt.block_on(service.done).unwrap().unwrap();
+    let done = service.done.join().unwrap().unwrap();
     assert_eq!(done.captions, n);
 }
 
 #[test]
 fn listen_reports_sequence_gaps_per_source() {
-    let rt = runtime();
-    let mut publisher = bind_loopback(&rt);
+    let mut publisher = bind_loopback();
     let endpoint = publisher.endpoints()[0].clone();
     let l = listen(&["--endpoint", &endpoint]);
-    let first = sync(&rt, &mut publisher, &l);
+    let first = sync(&mut publisher, &l);
     assert!(first.contains(" status uptime "), "{first}");
 
     let t0 = SystemTime::now();
@@ -148,7 +146,8 @@ fn listen_reports_sequence_gaps_per_source() {
         ("mic", 6),
     ];
     for (source, seq) in sent {
-        rt.block_on(publisher.publish_caption(&caption(source, seq, t0)))
+        publisher
+            .publish_caption(&caption(source, seq, t0))
             .unwrap();
     }
     let mut lines = Vec::new();
@@ -177,16 +176,15 @@ fn listen_reports_sequence_gaps_per_source() {
         stderr.contains("0 malformed, 1 gaps (2 captions missing)"),
         "{stderr}"
     );
-    rt.block_on(publisher.close());
+    publisher.close();
 }
 
 #[test]
 fn listen_reports_malformed_messages_and_carries_on() {
-    let rt = runtime();
-    let mut publisher = bind_loopback(&rt);
+    let mut publisher = bind_loopback();
     let endpoint = publisher.endpoints()[0].clone();
     let l = listen(&["--endpoint", &endpoint, "--json"]);
-    sync(&rt, &mut publisher, &l);
+    sync(&mut publisher, &l);
 
     let good = schema::encode_caption(&caption("mic", 0, SystemTime::now())).unwrap();
     let good_text = String::from_utf8(good.payload.clone()).unwrap();
@@ -209,9 +207,9 @@ fn listen_reports_malformed_messages_and_carries_on() {
             topic: (*topic).to_owned(),
             payload: payload.clone().into_bytes(),
         };
-        rt.block_on(publisher.send(e)).unwrap();
+        publisher.send(e).unwrap();
     }
-    rt.block_on(publisher.send(good)).unwrap();
+    publisher.send(good).unwrap();
     // Only the good caption reaches stdout; heartbeats sent while syncing may precede it.
     let caption_line = loop {
         let line = l.line();
@@ -234,19 +232,18 @@ fn listen_reports_malformed_messages_and_carries_on() {
     }
     assert!(stderr.contains(", 6 malformed, 0 gaps"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
-    rt.block_on(publisher.close());
+    publisher.close();
 }
 
 #[test]
 fn listen_count_stops_by_itself() {
-    let rt = runtime();
-    let mut publisher = bind_loopback(&rt);
+    let mut publisher = bind_loopback();
     let endpoint = publisher.endpoints()[0].clone();
     let l = listen(&["--endpoint", &endpoint, "--topic", "status", "--count", "3"]);
     let status = StatusBoard::new().snapshot();
     let mut lines = Vec::new();
     while lines.len() < 3 {
-        rt.block_on(publisher.publish_status(&status)).unwrap();
+        publisher.publish_status(&status).unwrap();
         lines.extend(l.stdout.recv_timeout(Duration::from_millis(20)).ok());
     }
     let (ok, rest, stderr) = l.finish();
@@ -256,7 +253,7 @@ fn listen_count_stops_by_itself() {
         stderr.contains("listen: 3 messages (0 captions, 3 status)"),
         "{stderr}"
     );
-    rt.block_on(publisher.close());
+    publisher.close();
 }
 
 #[test]
@@ -287,19 +284,14 @@ fn listen_times_out_with_an_error_when_nothing_arrives() {
 
 #[test]
 fn listen_snapshot_shows_captions_published_before_it_started() {
-    let rt = runtime();
-    let mut publisher = bind_loopback(&rt);
+    let mut publisher = bind_loopback();
     let endpoint = publisher.endpoints()[0].clone();
     let t0 = SystemTime::now();
     for seq in 0..3 {
-        rt.block_on(publisher.publish_caption(&caption("mic", seq, t0)))
-            .unwrap();
+        publisher.publish_caption(&caption("mic", seq, t0)).unwrap();
     }
-    let server = rt
-        .block_on(async {
-            SnapshotServer::bind(&["tcp://127.0.0.1:0".to_owned()], publisher.last_captions()).await
-        })
-        .unwrap();
+    let server =
+        SnapshotServer::bind(&["tcp://127.0.0.1:0".to_owned()], publisher.last_captions()).unwrap();
     let snapshot = server.endpoints()[0].clone();
     let args = [
         "--endpoint",
@@ -314,6 +306,6 @@ fn listen_snapshot_shows_captions_published_before_it_started() {
     assert!(ok, "{stderr}");
     let expected = schema::encode_caption(&caption("mic", 2, t0)).unwrap();
     assert_eq!(lines, [String::from_utf8(expected.payload).unwrap()]);
-    rt.block_on(server.close());
-    rt.block_on(publisher.close());
+    server.close();
+    publisher.close();
 }

@@ -6,43 +6,25 @@ use crate::publish_common;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use publish_common::{caption, now_us, runtime, spawn_service};
+use publish_common::{caption, live_subscriber, now_us, spawn_service};
 use soundscribe::publish::{
     fetch_snapshot, GapTracker, Message, PublishError, Publisher, SeqEvent, SnapshotError,
     SnapshotServer, StatusBoard, StatusProvider, Subscriber,
 };
-use zeromq::{Socket, SocketRecv, SocketSend};
 
 const LINGER: Duration = Duration::from_millis(300);
 
-async fn bind(endpoint: &str) -> Result<Publisher, PublishError> {
-    Publisher::bind(&[endpoint.to_owned()], LINGER).await
-}
-
-/// Connects and waits for the first heartbeat (sent every few ms by the caller).
-async fn live_subscriber(endpoint: &str) -> Subscriber {
-    let mut sub = Subscriber::connect(endpoint, &[String::new()])
-        .await
-        .unwrap();
-    while !matches!(sub.recv().await.unwrap().message, Ok(Message::Status(_))) {}
-    sub
+fn bind(endpoint: &str) -> Result<Publisher, PublishError> {
+    Publisher::bind(&[endpoint.to_owned()], LINGER)
 }
 
 #[test]
-fn shutdown_publishes_every_accepted_caption_before_the_runtime_ends() {
-    let daemon = runtime();
-    let client = runtime();
-    let publisher = daemon.block_on(bind("tcp://127.0.0.1:0")).unwrap();
+fn shutdown_publishes_every_accepted_caption_before_the_thread_ends() {
+    let publisher = bind("tcp://127.0.0.1:0").unwrap();
     let endpoint = publisher.endpoints()[0].clone();
-    let service = spawn_service(
-        &daemon,
-        publisher,
-        Arc::default(),
-        Duration::from_millis(10),
-    );
+    let service = spawn_service(publisher, Arc::default(), Duration::from_millis(10));
     let tx = service.captions;
-    let sub = client.spawn(async move { live_subscriber(&endpoint).await });
-    let mut sub = client.block_on(sub).unwrap();
+    let mut sub = live_subscriber(&endpoint);
 
     let n = 2000u64;
     let t0 = SystemTime::now();
@@ -54,19 +36,20 @@ fn shutdown_publishes_every_accepted_caption_before_the_runtime_ends() {
     });
     let tx = engine.join().unwrap();
     // Shutdown while captions are still queued in the channel and on the socket.
-    service.stop.send(()).unwrap();
-    let done = daemon.block_on(service.done).unwrap().unwrap();
-    drop(daemon); // the daemon's runtime is gone: only what close() flushed can arrive
+    service.stop.stop();
+    // The publisher thread has ended and its context is gone: only what close() flushed
+    // within the linger can arrive.
+    let done = service.done.join().unwrap().unwrap();
     assert!(
         tx.try_send(caption("mic", 0, t0)).is_err(),
         "the channel is closed"
     );
     assert_eq!(done.captions, n);
 
-    let (seqs, last_is_status) = client.block_on(async {
+    let (seqs, last_is_status) = {
         let mut seqs = Vec::new();
         let mut last_is_status = false;
-        while let Ok(Ok(r)) = tokio::time::timeout(Duration::from_secs(5), sub.recv()).await {
+        while let Ok(Some(r)) = sub.recv_timeout(Duration::from_secs(5)) {
             match r.message.unwrap() {
                 Message::Caption(c) => {
                     seqs.push(c.seq);
@@ -79,17 +62,16 @@ fn shutdown_publishes_every_accepted_caption_before_the_runtime_ends() {
             }
         }
         (seqs, last_is_status)
-    });
+    };
     assert_eq!(seqs, (0..n).collect::<Vec<_>>());
     assert!(last_is_status, "a final status follows the last caption");
 }
 
 #[test]
 fn bind_errors_name_the_endpoint() {
-    let rt = runtime();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("tcp://127.0.0.1:{}", taken.local_addr().unwrap().port());
-    let err = rt.block_on(bind(&endpoint)).unwrap_err();
+    let err = bind(&endpoint).unwrap_err();
     assert!(matches!(err, PublishError::Bind { .. }), "{err}");
     assert!(
         err.to_string()
@@ -97,7 +79,7 @@ fn bind_errors_name_the_endpoint() {
         "{err}"
     );
 
-    let err = rt.block_on(bind("tcp://nowhere")).unwrap_err();
+    let err = bind("tcp://nowhere").unwrap_err();
     assert!(
         err.to_string().contains("cannot bind tcp://nowhere"),
         "{err}"
@@ -107,7 +89,7 @@ fn bind_errors_name_the_endpoint() {
     let file = dir.path().join("not-a-socket");
     std::fs::write(&file, "keep me").unwrap();
     let endpoint = format!("ipc://{}", file.display());
-    let err = rt.block_on(bind(&endpoint)).unwrap_err();
+    let err = bind(&endpoint).unwrap_err();
     assert!(
         err.to_string()
             .contains("exists and is not a socket; not removing it"),
@@ -117,9 +99,7 @@ fn bind_errors_name_the_endpoint() {
 
     let live = dir.path().join("live.sock");
     let _listener = std::os::unix::net::UnixListener::bind(&live).unwrap();
-    let err = rt
-        .block_on(bind(&format!("ipc://{}", live.display())))
-        .unwrap_err();
+    let err = bind(&format!("ipc://{}", live.display())).unwrap_err();
     assert!(
         err.to_string()
             .contains("another process is listening on it"),
@@ -129,7 +109,6 @@ fn bind_errors_name_the_endpoint() {
 
 #[test]
 fn stale_ipc_socket_is_replaced_and_a_restart_binds_again() {
-    let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("captions.sock");
     // What a crash leaves behind: the socket file without a listener.
@@ -138,37 +117,34 @@ fn stale_ipc_socket_is_replaced_and_a_restart_binds_again() {
     let endpoint = format!("ipc://{}", path.display());
 
     for run_no in 0..2 {
-        let mut publisher = rt.block_on(bind(&endpoint)).unwrap();
-        let sub = rt.spawn({
+        let mut publisher = bind(&endpoint).unwrap();
+        let sub = std::thread::spawn({
             let endpoint = endpoint.clone();
-            async move { live_subscriber(&endpoint).await }
+            move || live_subscriber(&endpoint)
         });
         let status = StatusBoard::new().snapshot();
         while !sub.is_finished() {
-            rt.block_on(publisher.publish_status(&status)).unwrap();
+            publisher.publish_status(&status).unwrap();
             std::thread::sleep(Duration::from_millis(10));
         }
-        let mut sub = rt.block_on(sub).unwrap();
+        let mut sub = sub.join().unwrap();
         let c = caption("mic", run_no, now_us());
-        rt.block_on(publisher.publish_caption(&c)).unwrap();
-        let got = rt.block_on(async {
-            loop {
-                if let Ok(Message::Caption(c)) = sub.recv().await.unwrap().message {
-                    return c;
-                }
+        publisher.publish_caption(&c).unwrap();
+        let got = loop {
+            if let Ok(Message::Caption(c)) = sub.recv().unwrap().message {
+                break c;
             }
-        });
+        };
         assert_eq!(got, c);
-        rt.block_on(sub.close());
-        rt.block_on(publisher.close());
+        sub.close();
+        publisher.close();
         assert!(!path.exists(), "close removes the socket file");
     }
 }
 
 #[test]
 fn subscriber_resumes_after_the_publisher_restarts() {
-    let rt = runtime();
-    let first = rt.block_on(bind("tcp://127.0.0.1:0")).unwrap();
+    let first = bind("tcp://127.0.0.1:0").unwrap();
     let endpoint = first.endpoints()[0].clone();
     let mut publisher = Some(first);
     let mut sub = None;
@@ -176,21 +152,19 @@ fn subscriber_resumes_after_the_publisher_restarts() {
     let mut events = Vec::new();
     for restart in 0..2u64 {
         if publisher.is_none() {
-            publisher = Some(rt.block_on(bind(&endpoint)).unwrap());
+            publisher = Some(bind(&endpoint).unwrap());
         }
         let p = publisher.as_mut().unwrap();
-        let listener = rt.spawn({
+        let listener = std::thread::spawn({
             let endpoint = endpoint.clone();
             let existing = sub.take();
-            async move {
+            move || {
                 let mut s = match existing {
                     Some(s) => s,
-                    None => Subscriber::connect(&endpoint, &[String::new()])
-                        .await
-                        .unwrap(),
+                    None => Subscriber::connect(&endpoint, &[String::new()]).unwrap(),
                 };
                 loop {
-                    if let Ok(Message::Caption(c)) = s.recv().await.unwrap().message {
+                    if let Ok(Message::Caption(c)) = s.recv().unwrap().message {
                         return (s, c);
                     }
                 }
@@ -199,16 +173,16 @@ fn subscriber_resumes_after_the_publisher_restarts() {
         // The same subscriber socket must get a caption from this publisher incarnation.
         let mut seq = 0;
         while !listener.is_finished() && seq < 6000 {
-            rt.block_on(p.publish_caption(&caption("mic", seq, SystemTime::now())))
+            p.publish_caption(&caption("mic", seq, SystemTime::now()))
                 .unwrap();
             seq += 1;
             std::thread::sleep(Duration::from_millis(10));
         }
         assert!(listener.is_finished(), "no caption after restart {restart}");
-        let (s, c) = rt.block_on(listener).unwrap();
+        let (s, c) = listener.join().unwrap();
         events.push(tracker.observe(&c.source, c.seq));
         sub = Some(s);
-        rt.block_on(publisher.take().unwrap().close());
+        publisher.take().unwrap().close();
     }
     assert_eq!(events[0], SeqEvent::First);
     assert!(matches!(
@@ -219,25 +193,20 @@ fn subscriber_resumes_after_the_publisher_restarts() {
 
 #[test]
 fn snapshot_returns_the_last_caption_of_every_source() {
-    let rt = runtime();
-    let mut publisher = rt.block_on(bind("tcp://127.0.0.1:0")).unwrap();
+    let mut publisher = bind("tcp://127.0.0.1:0").unwrap();
     let t0 = now_us();
     // Nobody subscribes: these are lost on the PUB socket, but remembered.
     for (source, seq) in [("mic", 0), ("mic", 1), ("b", 0), ("mic", 2), ("b", 1)] {
-        rt.block_on(publisher.publish_caption(&caption(source, seq, t0)))
+        publisher
+            .publish_caption(&caption(source, seq, t0))
             .unwrap();
     }
-    let server = rt
-        .block_on(async {
-            SnapshotServer::bind(&["tcp://127.0.0.1:0".to_owned()], publisher.last_captions()).await
-        })
-        .unwrap();
+    let server =
+        SnapshotServer::bind(&["tcp://127.0.0.1:0".to_owned()], publisher.last_captions()).unwrap();
     let endpoint = server.endpoints()[0].clone();
     for _ in 0..2 {
         // Asked twice: the REP socket serves one request after another.
-        let got = rt
-            .block_on(fetch_snapshot(&endpoint, Duration::from_secs(30)))
-            .unwrap();
+        let got = fetch_snapshot(&endpoint, Duration::from_secs(30)).unwrap();
         let got: Vec<_> = got.into_iter().map(|r| r.message.unwrap()).collect();
         assert_eq!(
             got,
@@ -249,25 +218,24 @@ fn snapshot_returns_the_last_caption_of_every_source() {
     }
 
     // Anything but "snapshot" is refused with a reason.
-    let reply = rt.block_on(async {
-        let mut req = zeromq::ReqSocket::new();
-        req.connect(&endpoint).await.unwrap();
-        req.send(zeromq::ZmqMessage::from("hello")).await.unwrap();
-        req.recv().await.unwrap().into_vec()
-    });
-    assert_eq!(reply[0].as_ref(), b"error");
+    let reply = {
+        let context = zmq::Context::new();
+        let req = context.socket(zmq::REQ).unwrap();
+        req.set_linger(0).unwrap();
+        req.connect(&endpoint).unwrap();
+        req.send("hello", 0).unwrap();
+        req.recv_multipart(0).unwrap()
+    };
+    assert_eq!(reply[0].as_slice(), b"error");
 
-    rt.block_on(server.close());
-    rt.block_on(publisher.close());
-    let err = rt
-        .block_on(fetch_snapshot(&endpoint, Duration::from_millis(300)))
-        .unwrap_err();
+    server.close();
+    publisher.close();
+    let err = fetch_snapshot(&endpoint, Duration::from_millis(300)).unwrap_err();
     assert!(matches!(err, SnapshotError::Timeout(..)), "{err}");
 }
 
 #[test]
 fn start_wires_publisher_snapshot_and_heartbeat_from_the_config() {
-    let rt = runtime();
     let config = soundscribe::config::PublishingConfig {
         endpoints: vec!["tcp://127.0.0.1:0".to_owned()],
         snapshot_endpoints: vec!["tcp://127.0.0.1:0".to_owned()],
@@ -276,37 +244,28 @@ fn start_wires_publisher_snapshot_and_heartbeat_from_the_config() {
     };
     let board = Arc::new(StatusBoard::new());
     board.register("mic");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let started = rt
-        .block_on(soundscribe::publish::start(&config, board.clone(), async {
-            let _ = stopped.await;
-        }))
-        .unwrap();
+    let started = soundscribe::publish::start(&config, board.clone()).unwrap();
     let endpoint = started.endpoints[0].clone();
-    let mut sub = rt.block_on(live_subscriber(&endpoint));
+    let mut sub = live_subscriber(&endpoint);
     let t0 = now_us();
-    rt.block_on(started.captions.send(caption("mic", 0, t0)))
+    started
+        .captions
+        .send_blocking(caption("mic", 0, t0))
         .unwrap();
-    let got = rt.block_on(async {
-        loop {
-            if let Ok(Message::Caption(c)) = sub.recv().await.unwrap().message {
-                return c;
-            }
+    let got = loop {
+        if let Ok(Message::Caption(c)) = sub.recv().unwrap().message {
+            break c;
         }
-    });
+    };
     assert_eq!(got, caption("mic", 0, t0));
-    let last = rt
-        .block_on(fetch_snapshot(
-            &started.snapshot_endpoints[0],
-            Duration::from_secs(30),
-        ))
-        .unwrap();
+    let last = fetch_snapshot(&started.snapshot_endpoints[0], Duration::from_secs(30)).unwrap();
     assert_eq!(last.len(), 1);
     assert_eq!(last[0].message.as_ref().unwrap(), &Message::Caption(got));
     assert_eq!(board.snapshot().sources[0].windows_out, 1);
 
-    stop.send(()).unwrap();
-    let done = rt.block_on(started.task).unwrap().unwrap();
+    started.stop.stop();
+    let done = started.thread.join().unwrap();
     assert_eq!(done.captions, 1);
     assert!(done.heartbeats >= 1);
+    assert_eq!(done.snapshots, 1);
 }

@@ -168,24 +168,15 @@ impl Collector {
         let done = Arc::new(AtomicBool::new(false));
         let (sink, stop, endpoint) = (got.clone(), done.clone(), endpoint.to_owned());
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                let mut sub = Subscriber::connect(&endpoint, &[String::new()])
-                    .await
-                    .unwrap();
-                while !stop.load(Relaxed) {
-                    let next = tokio::time::timeout(Duration::from_millis(200), sub.recv());
-                    if let Ok(Ok(r)) = next.await {
-                        if let Ok(Message::Caption(c)) = r.message {
-                            sink.lock().unwrap().push((c.source, c.seq));
-                        }
+            let mut sub = Subscriber::connect(&endpoint, &[String::new()]).unwrap();
+            while !stop.load(Relaxed) {
+                if let Ok(Some(r)) = sub.recv_timeout(Duration::from_millis(200)) {
+                    if let Ok(Message::Caption(c)) = r.message {
+                        sink.lock().unwrap().push((c.source, c.seq));
                     }
                 }
-                sub.close().await;
-            });
+            }
+            sub.close();
         });
         Collector {
             got,

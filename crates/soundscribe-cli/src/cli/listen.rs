@@ -7,13 +7,20 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime};
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 
 use soundscribe::publish::{
-    fetch_snapshot, Caption, GapTracker, Message, Received, SeqEvent, Status, Subscriber,
+    fetch_snapshot, Caption, GapTracker, Message, Received, SeqEvent, SnapshotError, Status,
+    Subscriber,
 };
+
+/// The longest `--snapshot` waits for its answer.
+const SNAPSHOT_WAIT: Duration = Duration::from_secs(10);
 
 /// Arguments of `soundscribe listen`.
 #[derive(Debug, clap::Args)]
@@ -57,14 +64,39 @@ pub(super) fn run(args: &ListenArgs) -> anyhow::Result<ExitCode> {
             "--timeout-s must be a positive number of seconds, got {t}"
         );
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(listen(args))
+    let interrupted = watch_ctrl_c()?;
+    listen(args, &interrupted)
 }
 
-async fn listen(args: &ListenArgs) -> anyhow::Result<ExitCode> {
+/// A flag raised on Ctrl-C (SIGINT), watched by a small thread of its own, so that the
+/// blocking receive loop can stop and still print its summary.
+fn watch_ctrl_c() -> anyhow::Result<Arc<AtomicBool>> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .context("cannot start the signal watcher")?;
+    // Registered here, before any message is read, so an early Ctrl-C is not fatal.
+    let mut sigint = {
+        let _rt = runtime.enter();
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+            .context("cannot install the SIGINT handler")?
+    };
+    let raised = Arc::clone(&flag);
+    std::thread::Builder::new()
+        .name("ctrl-c".into())
+        .spawn(move || {
+            runtime.block_on(sigint.recv());
+            raised.store(true, Relaxed);
+        })
+        .context("cannot start the signal watcher")?;
+    Ok(flag)
+}
+
+/// How long one wait for a message lasts before the loop checks Ctrl-C and the deadline.
+const POLL: Duration = Duration::from_millis(100);
+
+fn listen(args: &ListenArgs, interrupted: &AtomicBool) -> anyhow::Result<ExitCode> {
     let topics = if args.topics.is_empty() {
         vec![String::new()]
     } else {
@@ -72,17 +104,22 @@ async fn listen(args: &ListenArgs) -> anyhow::Result<ExitCode> {
     };
     let deadline = args
         .timeout_s
-        .map(|t| tokio::time::Instant::now() + Duration::from_secs_f64(t));
+        .map(|t| Instant::now() + Duration::from_secs_f64(t));
+    let left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
     let mut tally = Tally::default();
     let mut gaps = GapTracker::new();
-    let work = async {
-        tracing::info!(endpoint = %args.endpoint, "Connecting (waits until a publisher is there).");
+    let mut work = || -> anyhow::Result<&'static str> {
         let mut sub = Subscriber::connect(&args.endpoint, &topics)
-            .await
             .with_context(|| format!("cannot connect to {}", args.endpoint))?;
-        tracing::info!(endpoint = %args.endpoint, ?topics, "Listening.");
+        tracing::info!(endpoint = %args.endpoint, ?topics, "Listening (libzmq connects in the background).");
         if let Some(snapshot) = &args.snapshot {
-            let last = fetch_snapshot(snapshot, Duration::from_secs(10)).await?;
+            let wait = left().map_or(SNAPSHOT_WAIT, |l| l.min(SNAPSHOT_WAIT));
+            let last = match fetch_snapshot(snapshot, wait) {
+                Err(SnapshotError::Timeout(..)) if left().is_some_and(|l| l.is_zero()) => {
+                    return Ok("timeout")
+                }
+                r => r?,
+            };
             for received in last
                 .iter()
                 .filter(|r| topics.iter().any(|t| r.topic.starts_with(t.as_str())))
@@ -91,10 +128,20 @@ async fn listen(args: &ListenArgs) -> anyhow::Result<ExitCode> {
             }
         }
         while args.count.is_none_or(|n| tally.messages < n) {
-            let received = sub
-                .recv()
-                .await
-                .with_context(|| format!("receiving from {}", args.endpoint))?;
+            if interrupted.load(Relaxed) {
+                return Ok("interrupted");
+            }
+            let wait = match left() {
+                Some(l) if l.is_zero() => return Ok("timeout"),
+                Some(l) => l.min(POLL),
+                None => POLL,
+            };
+            let Some(received) = sub
+                .recv_timeout(wait)
+                .with_context(|| format!("receiving from {}", args.endpoint))?
+            else {
+                continue;
+            };
             match report(&received, args.json, &mut tally, &mut gaps) {
                 Ok(()) => {}
                 // `listen | head`: the reader has gone, which is a normal way to stop.
@@ -102,20 +149,10 @@ async fn listen(args: &ListenArgs) -> anyhow::Result<ExitCode> {
                 Err(e) => return Err(e).context("writing to stdout"),
             }
         }
-        sub.close().await;
-        anyhow::Ok(())
+        sub.close();
+        Ok("done")
     };
-    let sleep = async {
-        match deadline {
-            Some(d) => tokio::time::sleep_until(d).await,
-            None => std::future::pending().await,
-        }
-    };
-    let outcome = tokio::select! {
-        r = work => r.map(|()| "done"),
-        () = sleep => Ok("timeout"),
-        _ = tokio::signal::ctrl_c() => Ok("interrupted"),
-    };
+    let outcome = work();
     let done = outcome?;
     eprintln!(
         "listen: {} messages ({} captions, {} status), {} malformed, {} gaps ({} captions missing)",

@@ -16,8 +16,18 @@ pub struct PublishingConfig {
     /// Seconds between `status` heartbeats.
     pub heartbeat_s: f64,
     /// Captions the engine may hand over before the publisher catches up (bounded
-    /// channel between the engine thread and the async publisher).
+    /// channel between the engine thread and the publisher thread).
     pub queue_captions: usize,
+    /// Messages queued per subscriber on the PUB socket (ZMQ_SNDHWM); beyond that a
+    /// subscriber that does not keep up loses messages (a `seq` jump), the others do not.
+    pub send_hwm: i32,
+    /// Largest message frame, in bytes, any publishing socket accepts from a peer
+    /// (ZMQ_MAXMSGSIZE: subscriptions on the PUB socket, requests on the snapshot socket);
+    /// a peer that announces a bigger one is disconnected.
+    pub max_message_bytes: i64,
+    /// Allow binding tcp endpoints that are not loopback. ZeroMQ traffic here is neither
+    /// authenticated nor encrypted, so anyone who can reach the port reads every caption.
+    pub allow_insecure: bool,
     /// On shutdown, milliseconds to wait for queued messages to reach subscribers
     /// before the socket is closed (messages still queued after that are lost).
     pub linger_ms: u64,
@@ -34,6 +44,9 @@ impl Default for PublishingConfig {
             snapshot_endpoints: vec!["tcp://127.0.0.1:5557".to_owned()],
             heartbeat_s: 5.0,
             queue_captions: 256,
+            send_hwm: 1000,
+            max_message_bytes: 65_536,
+            allow_insecure: false,
             linger_ms: 500,
             metrics_endpoint: None,
         }
@@ -88,6 +101,40 @@ impl PublishingConfig {
                 ),
             ));
         }
+        if self.send_hwm < 1 {
+            issues.push(ConfigIssue::new(
+                format!("{at}.send_hwm"),
+                format!(
+                    "must be at least 1 (0 would mean unbounded), got {}",
+                    self.send_hwm
+                ),
+            ));
+        }
+        if !(256..=16 << 20).contains(&self.max_message_bytes) {
+            issues.push(ConfigIssue::new(
+                format!("{at}.max_message_bytes"),
+                format!("must be in [256, 16777216], got {}", self.max_message_bytes),
+            ));
+        }
+        if !self.allow_insecure {
+            for (list, endpoints) in [
+                ("endpoints", &self.endpoints),
+                ("snapshot_endpoints", &self.snapshot_endpoints),
+            ] {
+                for (i, e) in endpoints.iter().enumerate() {
+                    if tcp_host(e).is_some_and(|h| !is_loopback(h)) {
+                        issues.push(ConfigIssue::new(
+                            format!("{at}.{list}[{i}]"),
+                            format!(
+                                "{e:?} is reachable beyond this machine and ZeroMQ sends it \
+                                 unauthenticated and unencrypted; set \
+                                 publishing.allow_insecure = true to accept that"
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
         if self.linger_ms > 60_000 {
             issues.push(ConfigIssue::new(
                 format!("{at}.linger_ms"),
@@ -101,6 +148,23 @@ impl PublishingConfig {
 pub const MIN_HEARTBEAT_S: f64 = 0.001;
 /// The most captions the engine may hand over ahead of the publisher.
 pub const MAX_QUEUE_CAPTIONS: usize = 65_536;
+
+/// The host of a `tcp://HOST:PORT` endpoint (brackets of an IPv6 address removed).
+fn tcp_host(endpoint: &str) -> Option<&str> {
+    let rest = endpoint.strip_prefix("tcp://")?;
+    let (host, _port) = rest.rsplit_once(':')?;
+    Some(host.trim_start_matches('[').trim_end_matches(']'))
+}
+
+/// Whether `host` (an IP address, `localhost`, `*` or an interface name) is loopback
+/// only; anything unknown counts as reachable from outside.
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host == "lo"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
 
 /// Each endpoint must be `tcp://HOST:PORT` or `ipc://PATH`, and appear once.
 fn check_endpoints(at: &str, endpoints: &[String], issues: &mut Vec<ConfigIssue>) {
@@ -138,6 +202,9 @@ mod tests {
             snapshot_endpoints: vec!["tcp://127.0.0.1:5556".to_owned(), "ipc://".to_owned()],
             heartbeat_s: 0.0,
             queue_captions: 0,
+            send_hwm: 0,
+            max_message_bytes: 10,
+            allow_insecure: false,
             linger_ms: 120_000,
             metrics_endpoint: Some("localhost".to_owned()),
         };
@@ -153,11 +220,44 @@ mod tests {
                 "publishing.snapshot_endpoints[0]",
                 "publishing.heartbeat_s",
                 "publishing.queue_captions",
+                "publishing.send_hwm",
+                "publishing.max_message_bytes",
                 "publishing.linger_ms",
             ]
         );
         let mut issues = Vec::new();
         PublishingConfig::default().validate("publishing", &mut issues);
+        assert!(issues.is_empty(), "{issues:?}");
+    }
+
+    #[test]
+    fn non_loopback_tcp_needs_allow_insecure() {
+        let mut config = PublishingConfig {
+            endpoints: vec![
+                "tcp://0.0.0.0:5556".to_owned(),
+                "tcp://[::1]:5558".to_owned(),
+                "ipc:///tmp/c.sock".to_owned(),
+            ],
+            snapshot_endpoints: vec!["tcp://*:5557".to_owned(), "tcp://localhost:5559".to_owned()],
+            ..PublishingConfig::default()
+        };
+        let mut issues = Vec::new();
+        config.validate("publishing", &mut issues);
+        let fields: Vec<&str> = issues.iter().map(|i| i.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "publishing.endpoints[0]",
+                "publishing.snapshot_endpoints[0]"
+            ]
+        );
+        assert!(
+            issues[0].message.contains("allow_insecure = true"),
+            "{issues:?}"
+        );
+        config.allow_insecure = true;
+        let mut issues = Vec::new();
+        config.validate("publishing", &mut issues);
         assert!(issues.is_empty(), "{issues:?}");
     }
 }

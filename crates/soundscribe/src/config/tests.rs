@@ -61,6 +61,20 @@ fn validation_reports_every_problem_with_lines() {
 }
 
 #[test]
+fn binding_beyond_loopback_needs_allow_insecure() {
+    let text = "[publishing]\nendpoints = [\"tcp://0.0.0.0:5556\"]\n";
+    let msg = load(text).unwrap_err().to_string();
+    assert!(
+        msg.contains("test.toml:2:1: publishing.endpoints[0]: \"tcp://0.0.0.0:5556\" is reachable"),
+        "{msg}"
+    );
+    assert!(msg.contains("publishing.allow_insecure = true"), "{msg}");
+    let allowed = format!("{text}allow_insecure = true\n");
+    let config = load(&allowed).unwrap_or_else(|e| panic!("{e}"));
+    assert!(config.publishing.allow_insecure);
+}
+
+#[test]
 fn sources_are_tagged_and_checked() {
     let text = r#"
 [[sources]]

@@ -1,12 +1,13 @@
-//! `soundscribe serve`: the daemon. Sources → engine thread → ZeroMQ publisher, until
-//! SIGTERM/SIGINT (or every source has ended), then a drain of everything accepted.
-//! SIGHUP re-reads the config file ([`super::reload`]).
+//! `soundscribe serve`: the daemon. Sources → engine thread → ZeroMQ publisher thread,
+//! until SIGTERM/SIGINT (or every source has ended), then a drain of everything accepted.
+//! SIGHUP re-reads the config file ([`super::reload`]). Liveness (`/healthz`, the systemd
+//! watchdog) requires both the engine loop and the publisher thread to have turned
+//! recently. A small tokio runtime is kept for the signal handlers only.
 
 use std::path::Path;
-use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::Duration;
 
 use tracing::{error, info};
 
@@ -19,11 +20,30 @@ use crate::config::Config;
 use crate::engine::captioner::Captioner;
 use crate::engine::run::{EngineRun, SourceRegistry};
 use crate::publish::http::HttpServer;
-use crate::publish::{StatusBoard, StatusProvider};
+use crate::publish::{Beat, StatusBoard, StatusProvider};
 
 /// `/healthz` fails when the engine loop has not turned for this long (it turns at least
 /// once a second while idle).
-const ENGINE_STALL_MS: u64 = 30_000;
+const ENGINE_STALL: Duration = Duration::from_secs(30);
+
+/// `/healthz` fails, and the watchdog is not fed, when the publisher thread has not
+/// turned for this long (it turns at least every 20 ms).
+const PUBLISHER_STALL: Duration = Duration::from_secs(5);
+
+/// `Ok` while both loops turn; otherwise which one stalled and for how long.
+fn liveness(engine: &Beat, publisher: &Beat) -> Result<(), String> {
+    let (engine, publisher) = (engine.age(), publisher.age());
+    if engine >= ENGINE_STALL {
+        Err(format!("engine loop idle for {} s", engine.as_secs()))
+    } else if publisher >= PUBLISHER_STALL {
+        Err(format!(
+            "publisher thread idle for {} s",
+            publisher.as_secs()
+        ))
+    } else {
+        Ok(())
+    }
+}
 
 /// Runs the daemon on the config file `path` until SIGTERM/SIGINT (or every source has
 /// ended) and the drain; `Ok(false)` when a source or the publisher failed meanwhile.
@@ -32,9 +52,9 @@ pub fn run(path: &Path) -> Result<bool, DaemonError> {
     check_for_serve(path, &config).map_err(DaemonError::Config)?;
     let model_dir = config.model.dir.clone().unwrap_or_default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .enable_all()
-        .thread_name("publish")
+        .thread_name("signals")
         .build()
         .map_err(|e| DaemonError::io("cannot start the async runtime", e))?;
     // SIGHUP's default action kills the process: take it over before the (slow) model
@@ -57,11 +77,8 @@ pub fn run(path: &Path) -> Result<bool, DaemonError> {
     for s in &config.sources {
         status.register(s.id());
     }
-    let (stop_publisher, publisher_stopped) = tokio::sync::oneshot::channel::<()>();
     let provider: Arc<dyn StatusProvider> = status.clone();
-    let started = runtime.block_on(crate::publish::start(&config.publishing, provider, async {
-        let _ = publisher_stopped.await;
-    }))?;
+    let started = crate::publish::start(&config.publishing, provider)?;
     info!(message = "Publishing.", endpoints = ?started.endpoints, snapshot = ?started.snapshot_endpoints);
 
     let (front, mut receivers) = FrontEnd::start(&config, captioner.sample_rate(), true)?;
@@ -127,20 +144,12 @@ pub fn run(path: &Path) -> Result<bool, DaemonError> {
         sd_notify::NotifyState::Status("captioning"),
     ]);
 
-    let started_at = Instant::now();
-    let last_beat = Arc::new(AtomicU64::new(0));
+    let engine_beat = Beat::new();
+    let publisher_beat = started.beat.clone();
     let http = match &config.publishing.metrics_endpoint {
         Some(addr) => {
-            let beat = last_beat.clone();
-            let health = Arc::new(move || {
-                let idle =
-                    (started_at.elapsed().as_millis() as u64).saturating_sub(beat.load(Relaxed));
-                if idle < ENGINE_STALL_MS {
-                    Ok(())
-                } else {
-                    Err(format!("engine loop idle for {} s", idle / 1000))
-                }
-            });
+            let (engine, publisher) = (engine_beat.clone(), publisher_beat.clone());
+            let health = Arc::new(move || liveness(&engine, &publisher));
             let server = HttpServer::start(
                 addr,
                 render_metrics(registry.clone(), status.clone()),
@@ -152,10 +161,11 @@ pub fn run(path: &Path) -> Result<bool, DaemonError> {
         None => None,
     };
     let watchdog = std::env::var_os("WATCHDOG_USEC").is_some();
-    let beat = last_beat.clone();
     let heartbeat = move || {
-        beat.store(started_at.elapsed().as_millis() as u64, Relaxed);
-        if watchdog {
+        engine_beat.stamp();
+        // Fed only while the publisher turns too: a daemon whose captions no longer go
+        // out is not healthy, however busy its engine is.
+        if watchdog && liveness(&engine_beat, &publisher_beat).is_ok() {
             notify(&[sd_notify::NotifyState::Watchdog]);
         }
     };
@@ -176,10 +186,8 @@ pub fn run(path: &Path) -> Result<bool, DaemonError> {
     });
     // Everything accepted has been handed over: let the publisher flush and close.
     drop(captions);
-    let _ = stop_publisher.send(());
-    let published = runtime
-        .block_on(started.task)
-        .map_err(|e| DaemonError::Setup(format!("publisher task failed: {e}")))?;
+    started.stop.stop();
+    let published = started.thread.join();
     if let Some(server) = http {
         server.stop();
     }
@@ -207,4 +215,29 @@ pub fn run(path: &Path) -> Result<bool, DaemonError> {
         published
     );
     Ok(!failed)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    fn aged(age: Duration) -> Beat {
+        Beat::stamped_at(Instant::now().checked_sub(age).unwrap())
+    }
+
+    #[test]
+    fn liveness_needs_both_the_engine_and_the_publisher_to_turn() {
+        let fresh = Beat::new();
+        assert!(liveness(&fresh, &fresh).is_ok());
+        let err = liveness(&fresh, &aged(Duration::from_secs(6))).unwrap_err();
+        assert_eq!(err, "publisher thread idle for 6 s");
+        let err = liveness(&aged(Duration::from_secs(31)), &fresh).unwrap_err();
+        assert_eq!(err, "engine loop idle for 31 s");
+        // A busy engine does not hide a stuck publisher, nor the other way round.
+        assert!(liveness(&aged(Duration::from_secs(29)), &fresh).is_ok());
+        assert!(liveness(&fresh, &aged(Duration::from_secs(4))).is_ok());
+    }
 }

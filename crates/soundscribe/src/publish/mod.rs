@@ -1,15 +1,18 @@
 //! Publishing: finished captions and status heartbeats out on ZeroMQ.
 //!
-//! The engine thread hands [`Caption`]s to a bounded channel ([`caption_channel`]); the
-//! async side ([`run`], on tokio) numbers them per source, encodes them once
-//! ([`schema`]) and sends `[topic, payload]` on a PUB socket ([`Publisher`]) bound to the
-//! configured endpoints, with a `status` heartbeat from a [`StatusProvider`] every
-//! `heartbeat_s`. A [`SnapshotServer`] (REP) hands late joiners the last caption of
-//! every source. Nothing here knows about models or tch. [`Subscriber`] and
-//! [`GapTracker`] are the reading side, used by `soundscribe listen` and by tests.
+//! The engine thread hands [`Caption`]s to a bounded channel ([`caption_channel`]); one
+//! publisher thread ([`start`], running [`run`]) numbers them per source, encodes them once
+//! ([`schema`]) and sends `[topic, payload]` on a libzmq PUB socket ([`Publisher`]) bound
+//! to the configured endpoints, with a `status` heartbeat from a [`StatusProvider`] every
+//! `heartbeat_s`. The same thread answers late joiners on a [`SnapshotServer`] (REP) with
+//! the last caption of every source: libzmq sockets are not thread-safe, so exactly one
+//! thread owns them, and it stamps a [`Beat`] every turn so the daemon can tell that it
+//! still runs. Nothing here knows about models or tch. [`Subscriber`] and [`GapTracker`]
+//! are the reading side, used by `soundscribe listen` and by tests.
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod beat;
 mod endpoint;
 pub mod http;
 mod message;
@@ -20,17 +23,21 @@ mod status;
 mod subscriber;
 mod zmq;
 
+pub use beat::Beat;
 pub use message::{
     Alternative, Caption, CaptionFlags, Latency, Message, SourceStatus, Status, WindowSpan,
 };
 pub use schema::{DecodeError, EncodeError, Encoded, SCHEMA_VERSION};
 pub use service::{
-    caption_channel, run, start, CaptionReceiver, CaptionSender, ChannelClosed, RunSummary, Started,
+    caption_channel, run, start, CaptionReceiver, CaptionSender, ChannelClosed, PublisherThread,
+    RunSummary, Started, StopHandle, StopSignal, TURN,
 };
-pub use snapshot::{fetch as fetch_snapshot, LastCaptions, SnapshotError, SnapshotServer};
+pub use snapshot::{
+    fetch as fetch_snapshot, LastCaptions, SnapshotError, SnapshotServer, SnapshotThread,
+};
 pub use status::{StatusBoard, StatusProvider};
-pub use subscriber::{GapTracker, Received, SeqEvent, Subscriber};
-pub use zmq::Publisher;
+pub use subscriber::{GapTracker, Received, SeqEvent, Subscriber, MAX_FRAME_BYTES};
+pub use zmq::{Publisher, SocketOptions};
 
 /// Why publishing failed; every variant names the endpoint(s) involved.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +68,18 @@ pub enum PublishError {
         topic: String,
         /// The socket's error.
         #[source]
-        source: ::zeromq::ZmqError,
+        source: ::zmq::Error,
     },
+    /// A socket could not be created or configured.
+    #[error("cannot set up the {what}: {source}")]
+    Setup {
+        /// Which socket or option.
+        what: String,
+        /// libzmq's error.
+        #[source]
+        source: ::zmq::Error,
+    },
+    /// The publisher thread could not be started, or it panicked.
+    #[error("publisher thread: {0}")]
+    Thread(String),
 }

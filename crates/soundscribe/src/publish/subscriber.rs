@@ -5,15 +5,26 @@
 //! per-source sequence numbers into "n captions missing" reports.
 
 use std::collections::HashMap;
-
-use zeromq::{Socket, SocketOptions, SocketRecv, SubSocket, ZmqError};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use super::message::Message;
 use super::schema::{self, DecodeError};
+use super::zmq::millis_i32;
 
-/// A ZeroMQ SUB socket connected to one publisher endpoint.
+/// Largest frame a [`Subscriber`] accepts (ZMQ_MAXMSGSIZE); a caption is about 1 KB.
+pub const MAX_FRAME_BYTES: i64 = 64 * 1024;
+
+/// The libzmq context the client sockets of this process share (one I/O thread).
+pub(super) fn client_context() -> &'static zmq::Context {
+    static CONTEXT: OnceLock<zmq::Context> = OnceLock::new();
+    CONTEXT.get_or_init(zmq::Context::new)
+}
+
+/// A ZeroMQ SUB socket connected to one publisher endpoint. Blocking; move it to the
+/// thread that reads.
 pub struct Subscriber {
-    socket: SubSocket,
+    socket: zmq::Socket,
     endpoint: String,
 }
 
@@ -38,15 +49,16 @@ pub struct Received {
 
 impl Subscriber {
     /// Connects to `endpoint` and subscribes to each topic prefix in `topics` (`""` is
-    /// everything). Waits, without limit, until the publisher is reachable: wrap it in a
-    /// timeout where that matters.
-    pub async fn connect(endpoint: &str, topics: &[String]) -> Result<Subscriber, ZmqError> {
-        let mut options = SocketOptions::default();
-        options.no_connect_timeout();
-        let mut socket = SubSocket::with_options(options);
-        socket.connect(endpoint).await?;
+    /// everything). Returns at once: libzmq connects (and reconnects) in the background,
+    /// so messages published before the connection is up are not seen.
+    pub fn connect(endpoint: &str, topics: &[String]) -> Result<Subscriber, zmq::Error> {
+        let socket = client_context().socket(zmq::SUB)?;
+        socket.set_linger(0)?;
+        socket.set_maxmsgsize(MAX_FRAME_BYTES)?;
+        socket.set_tcp_keepalive(1)?;
+        socket.connect(endpoint)?;
         for topic in topics {
-            socket.subscribe(topic).await?;
+            socket.set_subscribe(topic.as_bytes())?;
         }
         Ok(Subscriber {
             socket,
@@ -59,31 +71,52 @@ impl Subscriber {
         &self.endpoint
     }
 
-    /// Waits for the next message; errors only when the socket itself fails.
-    pub async fn recv(&mut self) -> Result<Received, ZmqError> {
-        let frames: Vec<Vec<u8>> = self
+    /// Waits, without limit, for the next message; errors only when the socket fails
+    /// (a signal arriving meanwhile does not end the wait).
+    pub fn recv(&mut self) -> Result<Received, zmq::Error> {
+        loop {
+            match self.socket.recv_multipart(0) {
+                Ok(frames) => return Ok(Subscriber::received(frames)),
+                Err(zmq::Error::EINTR) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Waits up to `timeout` for the next message; `None` when none came (or a signal
+    /// cut the wait short, so the caller can look at why).
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Option<Received>, zmq::Error> {
+        match self
             .socket
-            .recv()
-            .await?
-            .into_vec()
-            .into_iter()
-            .map(|b| b.to_vec())
-            .collect();
+            .poll(zmq::POLLIN, i64::from(millis_i32(timeout)))
+        {
+            Ok(0) | Err(zmq::Error::EINTR) => return Ok(None),
+            Ok(_) => {}
+            Err(e) => return Err(e),
+        }
+        match self.socket.recv_multipart(zmq::DONTWAIT) {
+            Ok(frames) => Ok(Some(Subscriber::received(frames))),
+            Err(zmq::Error::EAGAIN) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn received(frames: Vec<Vec<u8>>) -> Received {
         let topic = frames
             .first()
             .map(|t| String::from_utf8_lossy(t).into_owned())
             .unwrap_or_default();
         let message = schema::decode_frames(&frames);
-        Ok(Received {
+        Received {
             topic,
             frames,
             message,
-        })
+        }
     }
 
-    /// Unsubscribes and closes the socket.
-    pub async fn close(self) {
-        let _ = self.socket.close().await;
+    /// Closes the socket (queued messages are discarded).
+    pub fn close(self) {
+        drop(self.socket);
     }
 }
 
