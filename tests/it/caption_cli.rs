@@ -208,3 +208,51 @@ fn caption_fails_a_header_only_wav_and_a_run_with_nothing_captioned() {
         "{stderr}"
     );
 }
+
+/// A model whose weights are NaN (a corrupt download, relabelled dtypes) is an error that
+/// names the model, and `caption` fails: before, every window was skipped with "score must
+/// be a finite number" and the run exited 0 having captioned nothing.
+#[test]
+fn a_model_computing_nan_is_an_error_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("broken-model");
+    std::fs::create_dir(&model).unwrap();
+    let source = manifest("models/default");
+    for entry in std::fs::read_dir(&source).unwrap() {
+        let entry = entry.unwrap();
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), model.join(entry.file_name())).unwrap();
+        }
+    }
+    let weights = model.join("model.safetensors");
+    let tensors: Vec<(String, tch::Tensor)> = tch::Tensor::read_safetensors(&weights)
+        .unwrap()
+        .into_iter()
+        .map(|(name, t)| {
+            let t = if t.is_floating_point() {
+                t.full_like(f64::NAN)
+            } else {
+                t
+            };
+            (name, t)
+        })
+        .collect();
+    tch::Tensor::write_safetensors(&tensors, &weights).unwrap();
+    let file = wav(tmp.path());
+    let out = Command::new(env!("CARGO_BIN_EXE_soundscribe"))
+        .args(["caption", "--model", model.to_str().unwrap(), &file])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "exit 0 with a NaN model: {err}");
+    assert!(
+        err.contains("broken-model") && err.contains("non-finite"),
+        "{err}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

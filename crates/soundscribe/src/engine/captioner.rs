@@ -256,6 +256,19 @@ impl ModelVisitor for CaptionBatch<'_> {
         let t0 = Instant::now();
         let memory = model.encode(&waves)?;
         times.encoder = t0.elapsed().as_secs_f64();
+        let finite = memory
+            .states
+            .isfinite()
+            .all()
+            .to_kind(tch::Kind::Int64)
+            .int64_value(&[]);
+        if finite != 1 {
+            return Err(EngineError::Model(ModelError::NonFinite(format!(
+                "model {}: the encoder computed non-finite values (NaN or infinity); its \
+                 weights are corrupt or of the wrong type, no caption can be trusted",
+                captioner.id
+            ))));
+        }
 
         let audio = captioner.embedder.as_ref().map(|e| e as &dyn TextEmbedder);
         let detok = |t: &[i64]| captioner.detokenize(t);
