@@ -39,6 +39,79 @@ pub fn load_toml<T: DeserializeOwned>(
     parse_toml(&text, path, prepare, validate)
 }
 
+/// The most wrongly typed fields reported at once.
+const MAX_TYPE_ERRORS: usize = 64;
+
+/// `first`, the parser's error, plus every other field of the wrong type: each one found
+/// is taken out of the document and deserialization retried, so a file with several
+/// mistakes gets them all in one report (a syntax error still stops at the first).
+fn type_errors<T: DeserializeOwned>(
+    origin: &Path,
+    text: &str,
+    first: &toml::de::Error,
+) -> ConfigError {
+    let mut error = ConfigError::parse(origin, text, first);
+    let Ok(mut doc) = text.parse::<toml::Table>() else {
+        return error;
+    };
+    let first_field = error.problems.first().and_then(|p| p.field.clone());
+    let mut more = Vec::new();
+    for _ in 0..MAX_TYPE_ERRORS {
+        let e = match serde_path_to_error::deserialize::<_, T>(toml::Value::Table(doc.clone())) {
+            Ok(_) => break,
+            Err(e) => e,
+        };
+        let path = e.path().clone();
+        let message = e.into_inner().to_string();
+        // A required field taken out by an earlier round is no mistake of the file's.
+        if message.starts_with("missing field") && !more.is_empty() {
+            break;
+        }
+        let field = path.to_string();
+        if Some(&field) != first_field.as_ref() {
+            more.push(ConfigIssue::new(field, message.trim().replace('\n', " ")));
+        }
+        if !remove_field(&mut doc, &path) {
+            break;
+        }
+    }
+    if !more.is_empty() {
+        error
+            .problems
+            .extend(ConfigError::invalid(origin, text, more).problems);
+    }
+    error
+}
+
+/// Takes the field at `path` out of `doc`; false when the path leads nowhere.
+fn remove_field(doc: &mut toml::Table, path: &serde_path_to_error::Path) -> bool {
+    let segments: Vec<&serde_path_to_error::Segment> = path.iter().collect();
+    let mut root = toml::Value::Table(std::mem::take(doc));
+    let removed = remove_at(&mut root, &segments);
+    if let toml::Value::Table(t) = root {
+        *doc = t;
+    }
+    removed
+}
+
+fn remove_at(value: &mut toml::Value, path: &[&serde_path_to_error::Segment]) -> bool {
+    use serde_path_to_error::Segment;
+    match (path, value) {
+        ([Segment::Map { key }], toml::Value::Table(t)) => t.remove(key.as_str()).is_some(),
+        ([Segment::Seq { index }], toml::Value::Array(a)) if *index < a.len() => {
+            a.remove(*index);
+            true
+        }
+        ([Segment::Map { key }, rest @ ..], toml::Value::Table(t)) => {
+            t.get_mut(key.as_str()).is_some_and(|v| remove_at(v, rest))
+        }
+        ([Segment::Seq { index }, rest @ ..], toml::Value::Array(a)) => {
+            a.get_mut(*index).is_some_and(|v| remove_at(v, rest))
+        }
+        _ => false,
+    }
+}
+
 /// [`load_toml`] on `text` already read; `origin` names the file in error messages.
 fn parse_toml<T: DeserializeOwned>(
     text: &str,
@@ -46,7 +119,7 @@ fn parse_toml<T: DeserializeOwned>(
     prepare: impl FnOnce(&mut T),
     validate: impl FnOnce(&T) -> Vec<ConfigIssue>,
 ) -> Result<T, ConfigError> {
-    let mut value: T = toml::from_str(text).map_err(|e| ConfigError::parse(origin, text, &e))?;
+    let mut value: T = toml::from_str(text).map_err(|e| type_errors::<T>(origin, text, &e))?;
     prepare(&mut value);
     let issues = validate(&value);
     if issues.is_empty() {

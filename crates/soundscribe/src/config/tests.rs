@@ -183,3 +183,23 @@ queue_captions = 100000000
     }
     assert_eq!(err.problems.len(), 6, "{msg}");
 }
+
+/// Fields of the wrong type are all reported, not only the first.
+#[test]
+fn every_wrongly_typed_field_is_reported() {
+    let text = "[windowing]\nwindow_s = \"ten\"\n\n[engine]\nmax_batch = \"eight\"\n\n[publishing]\nheartbeat_s = true\n";
+    let err = load(text).unwrap_err();
+    let msg = err.to_string();
+    for (line, field) in [
+        (2, "windowing.window_s"),
+        (5, "engine.max_batch"),
+        (8, "publishing.heartbeat_s"),
+    ] {
+        assert!(
+            msg.lines()
+                .any(|l| l.starts_with(&format!("test.toml:{line}:")) && l.contains(field)),
+            "{field} at line {line} not reported:\n{msg}"
+        );
+    }
+    assert_eq!(err.problems.len(), 3, "{msg}");
+}

@@ -19,6 +19,7 @@ mod message;
 pub mod schema;
 mod service;
 mod snapshot;
+mod socket;
 mod status;
 mod subscriber;
 mod zmq;
@@ -35,9 +36,10 @@ pub use service::{
 pub use snapshot::{
     fetch as fetch_snapshot, LastCaptions, SnapshotError, SnapshotServer, SnapshotThread,
 };
+pub use socket::SocketOptions;
 pub use status::{StatusBoard, StatusProvider};
 pub use subscriber::{GapTracker, Received, SeqEvent, Subscriber, MAX_FRAME_BYTES};
-pub use zmq::{Publisher, SocketOptions};
+pub use zmq::Publisher;
 
 /// Why publishing failed; every variant names the endpoint(s) involved.
 #[derive(Debug, thiserror::Error)]

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use super::endpoint::remove_ipc_files;
 use super::schema::{self, Encoded};
+use super::socket::{bind_all, millis_i32, unbind_all, SocketOptions};
 use super::subscriber::{client_context, Received};
-use super::zmq::{bind_all, millis_i32, unbind_all, SocketOptions};
 use super::PublishError;
 
 /// The request frame.

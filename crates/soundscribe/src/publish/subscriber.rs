@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::message::Message;
 use super::schema::{self, DecodeError};
-use super::zmq::millis_i32;
+use super::socket::millis_i32;
 
 /// Largest frame a [`Subscriber`] accepts (ZMQ_MAXMSGSIZE); a caption is about 1 KB.
 pub const MAX_FRAME_BYTES: i64 = 64 * 1024;
