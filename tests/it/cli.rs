@@ -247,3 +247,46 @@ fn systemd_unit_is_hardened_and_verifies() {
         .collect();
     assert!(out.status.success() && own.is_empty(), "{err}");
 }
+
+/// Shell completions and the man page come from the same argument definitions; bash
+/// loads the script and registers it, groff renders the page without complaint.
+#[test]
+fn completions_and_man_page_are_accepted_by_their_readers() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("soundscribe.bash");
+    std::fs::write(&script, soundscribe(&["completions", "bash"]).stdout).unwrap();
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {} && complete -p soundscribe",
+            script.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("-F _soundscribe soundscribe"));
+
+    let page = dir.path().join("soundscribe.1");
+    std::fs::write(&page, soundscribe(&["man"]).stdout).unwrap();
+    let Ok(out) = Command::new("groff")
+        .args(["-man", "-Tutf8", "-P-cbou"])
+        .arg(&page)
+        .output()
+    else {
+        eprintln!("not run: groff is not installed");
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for section in ["NAME", "SYNOPSIS", "SUBCOMMANDS", "serve", "caption"] {
+        assert!(text.contains(section), "{section} missing:\n{text}");
+    }
+}

@@ -7,6 +7,7 @@ mod caption;
 mod config_cmd;
 mod convert;
 mod data;
+mod docs;
 mod dump;
 mod eval;
 mod listen;
@@ -89,6 +90,10 @@ pub enum Command {
     /// Build the offline training set from sound packages.
     #[command(subcommand)]
     Data(data::DataCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(docs::CompletionsArgs),
+    /// Print the man page (roff), e.g. `soundscribe man | man -l -`.
+    Man,
 }
 
 /// Runs the command line in `std::env::args` and returns the process exit code.
@@ -111,6 +116,8 @@ pub fn main() -> ExitCode {
         Command::Plot(a) => train::plot(&a),
         Command::Baseline(a) => baseline::run(&a),
         Command::Data(c) => data::run(&c),
+        Command::Completions(a) => docs::completions(&a),
+        Command::Man => docs::man(),
     };
     match result {
         Ok(code) => code,
