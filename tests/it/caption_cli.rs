@@ -256,3 +256,61 @@ fn a_model_computing_nan_is_an_error_naming_it() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// `caption --format vtt|srt` writes subtitles that real parsers (webvtt-py, srt from
+/// PyPI) read back: cues in order, not overlapping, covering the recording, each a caption.
+#[test]
+fn subtitles_of_a_recording_parse_as_webvtt_and_srt() {
+    let root = manifest("");
+    let python = root.join(".venv/bin/python");
+    let demo = root.join("data/demo/demo.wav");
+    let check = r#"
+import sys, webvtt, srt
+path, kind, duration = sys.argv[1], sys.argv[2], float(sys.argv[3])
+def secs(stamp):
+    h, m, s = stamp.split(":")
+    return int(h) * 3600 + int(m) * 60 + float(s)
+if kind == "vtt":
+    cues = [(secs(c.start), secs(c.end), c.text) for c in webvtt.read(path)]
+else:
+    cues = [(s.start.total_seconds(), s.end.total_seconds(), s.content)
+            for s in srt.parse(open(path).read())]
+assert cues, "no cues"
+prev_end = 0.0
+for start, end, text in cues:
+    assert start >= prev_end - 1e-6 and end > start and text.strip(), (start, end, text)
+    prev_end = end
+assert cues[0][0] == 0.0 and abs(cues[-1][1] - duration) < 0.01, cues
+print(len(cues))
+"#;
+    for (format, ext) in [("vtt", "vtt"), ("srt", "srt")] {
+        let out = Command::new(env!("CARGO_BIN_EXE_soundscribe"))
+            .current_dir(&root)
+            .args(["--log-level", "warn", "caption", "--format", format])
+            .args(["--config", "config/default-model.toml"])
+            .arg(&demo)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(format!("demo.{ext}"));
+        std::fs::write(&file, &out.stdout).unwrap();
+        let parsed = Command::new(&python)
+            .args(["-c", check])
+            .arg(&file)
+            .arg(format)
+            .arg("15.38")
+            .output()
+            .unwrap();
+        assert!(
+            parsed.status.success(),
+            "{format}: {}\n{}",
+            String::from_utf8_lossy(&parsed.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}

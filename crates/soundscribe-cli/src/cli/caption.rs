@@ -1,4 +1,6 @@
-//! `soundscribe caption`: caption audio files offline, one JSON line per window.
+//! `soundscribe caption`: caption audio files offline, one JSON line per window, text
+//! lines, or a subtitle file (WebVTT / SubRip, one file at a time; see
+//! `soundscribe::publish::subtitles` for how overlapping windows become cues).
 //!
 //! Each file is opened on its own: one that cannot be read, or that decodes to no audio, is
 //! reported on stderr as `soundscribe: FILE: reason` and the others are captioned. The exit
@@ -15,6 +17,7 @@ use soundscribe::config::{Config, DecodingStrategy, FileSource, SourceConfig};
 use soundscribe::engine::captioner::Captioner;
 use soundscribe::engine::run::EngineRun;
 use soundscribe::publish::schema::encode_caption;
+use soundscribe::publish::subtitles::{cues, render, CaptionedWindow, SubtitleFormat};
 
 /// Arguments of `soundscribe caption`.
 #[derive(Debug, clap::Args)]
@@ -23,8 +26,8 @@ pub struct CaptionArgs {
     /// default model (`$SOUNDSCRIBE_MODEL`, else `models/default`).
     #[arg(long)]
     model: Option<PathBuf>,
-    /// Output: one JSON line per window (the published schema plus `file`), or text lines
-    /// `file [start–end s] caption`.
+    /// Output: one JSON line per window (the published schema plus `file`), text lines
+    /// `file [start–end s] caption`, or subtitles of one file (`vtt` WebVTT, `srt` SubRip).
     #[arg(long, value_enum, default_value = "json")]
     format: Format,
     /// Audio files (WAV/RF64, AIFF, FLAC, Ogg Vorbis/Opus/FLAC, MP3; see the README). One
@@ -50,6 +53,8 @@ pub struct CaptionArgs {
 enum Format {
     Json,
     Text,
+    Vtt,
+    Srt,
 }
 
 /// `--strategy` values.
@@ -77,6 +82,17 @@ pub(super) fn run(args: &CaptionArgs) -> anyhow::Result<ExitCode> {
             Strategy::Beam => DecodingStrategy::Beam,
             Strategy::Greedy => DecodingStrategy::Greedy,
         };
+    }
+    let subtitles = match args.format {
+        Format::Vtt => Some(SubtitleFormat::WebVtt),
+        Format::Srt => Some(SubtitleFormat::Srt),
+        _ => None,
+    };
+    if subtitles.is_some() && args.files.len() != 1 {
+        anyhow::bail!(
+            "--format vtt/srt writes the subtitles of one file; {} files were given",
+            args.files.len()
+        );
     }
     // Open every file on its own: a bad one is reported and skipped, not fatal to the rest.
     let mut failed = 0usize;
@@ -154,12 +170,21 @@ pub(super) fn run(args: &CaptionArgs) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut write_error = None;
+    let mut windows = Vec::new();
     let summary = engine.run(&mut receivers, &mut |caption| {
         if write_error.is_some() {
             return;
         }
         let file = names.get(&caption.source).cloned().unwrap_or_default();
         let result = match args.format {
+            Format::Vtt | Format::Srt => {
+                windows.push(CaptionedWindow {
+                    start_s: caption.window.start_s,
+                    end_s: caption.window.end_s,
+                    text: caption.text.clone(),
+                });
+                Ok(())
+            }
             Format::Text => writeln!(
                 out,
                 "{file} [{:7.2}–{:7.2} s] {}",
@@ -193,6 +218,11 @@ pub(super) fn run(args: &CaptionArgs) -> anyhow::Result<ExitCode> {
                 failed += 1;
             }
             Ok(()) => {}
+        }
+    }
+    if let (Some(format), None) = (subtitles, &write_error) {
+        if let Err(e) = out.write_all(render(format, &cues(&windows)).as_bytes()) {
+            write_error = Some(e);
         }
     }
     if let Some(e) = write_error {

@@ -22,6 +22,7 @@ mod snapshot;
 mod socket;
 mod status;
 mod subscriber;
+pub mod subtitles;
 mod zmq;
 
 pub use beat::Beat;
